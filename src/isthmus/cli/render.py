@@ -1,0 +1,328 @@
+"""How results look on a terminal (Rich) and as JSON. Only presentation lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from isthmus.config.project import Project
+from isthmus.diagnostics import Diagnostic, Severity
+from isthmus.errors import IsthmusError, ValidationFailedError
+from isthmus.execution import RunReport
+from isthmus.observability.history import RunDetails
+from isthmus.store import RunRecord
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STATUS_STYLE = {
+    "succeeded": "green",
+    "failed": "red",
+    "running": "yellow",
+    "cancelled": "yellow",
+    "abandoned": "red",
+    "timed_out": "red",
+}
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def error(exc: IsthmusError) -> None:
+    err.print(Text(f"error: {exc.message}", style="bold red"))
+    if isinstance(exc, ValidationFailedError):
+        for diagnostic in exc.diagnostics:
+            _diagnostic(diagnostic, err, None)
+    if exc.hint:
+        err.print(Text(f"hint: {exc.hint}", style="cyan"))
+
+
+def internal_error(exc: Exception) -> None:
+    err.print(Text(f"internal error: {type(exc).__name__}: {exc}", style="bold red"))
+    err.print(
+        Text(
+            "hint: this is a bug in isthmus; set ISTHMUS_DEBUG=1 to see where it "
+            "happened, and report it with that output",
+            style="cyan",
+        )
+    )
+
+
+# --- validate ------------------------------------------------------------------------------
+
+
+def diagnostics(found: Sequence[Diagnostic], project: Project) -> None:
+    for diagnostic in found:
+        _diagnostic(diagnostic, out, project)
+    errors = sum(1 for d in found if d.severity is Severity.ERROR)
+    warnings = sum(1 for d in found if d.severity is Severity.WARNING)
+    if errors:
+        out.print(
+            Text(
+                f"{errors} error(s), {warnings} warning(s): the project does not validate",
+                style="bold red",
+            )
+        )
+        return
+    counts = (
+        f"{len(project.entities)} entities, "
+        f"{sum(len(v) for v in project.templates.values())} template version(s), "
+        f"{len(project.integrations)} integration(s)"
+    )
+    note = f" ({warnings} warning(s))" if warnings else ""
+    out.print(Text(f"valid: {counts}{note}", style="bold green"))
+
+
+def _diagnostic(diagnostic: Diagnostic, console: Console, project: Project | None) -> None:
+    style = {"error": "red", "warning": "yellow", "info": "blue"}[str(diagnostic.severity)]
+    where = f"{diagnostic.location}: " if diagnostic.location else ""
+    console.print(
+        Text.assemble(
+            where,
+            (f"{diagnostic.severity} ", f"bold {style}"),
+            (f"[{diagnostic.code}] ", style),
+            diagnostic.message,
+        )
+    )
+    source = _source_line(diagnostic, project)
+    if source is not None and diagnostic.location is not None:
+        number = f"{diagnostic.location.line:>5} | "
+        console.print(Text(number + source, style="dim"))
+        console.print(Text(" " * (len(number) + diagnostic.location.column - 1) + "^", style=style))
+    if diagnostic.hint:
+        console.print(Text(f"  hint: {diagnostic.hint}", style="cyan"))
+
+
+def _source_line(diagnostic: Diagnostic, project: Project | None) -> str | None:
+    if project is None or diagnostic.location is None:
+        return None
+    path = diagnostic.location.file
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    index = diagnostic.location.line - 1
+    return lines[index] if 0 <= index < len(lines) else None
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def run_record_json(run: RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "integration": run.integration,
+        "tenant": run.tenant,
+        "template": run.template,
+        "template_version": run.template_version,
+        "config_hash": run.config_hash,
+        "trigger": run.trigger,
+        "status": str(run.status),
+        "committed": run.committed,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "duration_s": run.duration_s,
+        "error": run.error,
+        "error_class": run.error_class,
+        "hint": run.hint,
+        "streams": [
+            {
+                "mapping": s.mapping,
+                "stream": s.stream,
+                "entity": s.entity,
+                "status": str(s.status),
+                "read": s.records_read,
+                "loaded": s.loaded,
+                "inserted": s.inserted,
+                "updated": s.updated,
+                "rejected": s.rejected,
+                "skipped": s.skipped,
+                "duration_s": s.duration_s,
+                "error": s.error,
+            }
+            for s in run.streams
+        ],
+    }
+
+
+def run_json(details: RunDetails, report: RunReport | None) -> dict[str, Any]:
+    data = run_record_json(details.run)
+    data["rejections"] = [
+        {
+            "rule": r.rule,
+            "field": r.field,
+            "count": r.count,
+            "message": r.message,
+            "examples": [
+                {
+                    "origin": e.origin,
+                    "position": e.position,
+                    "record_id": e.record_id,
+                    "value": e.value,
+                    "message": e.message,
+                }
+                for e in r.examples
+            ],
+        }
+        for r in details.reasons
+    ]
+    if report is not None:
+        data["core_database"] = report.core_database
+        data["state_database"] = report.state_database
+    return data
+
+
+def runs_table(runs: Sequence[RunRecord]) -> None:
+    if not runs:
+        out.print("no runs yet: start one with `isthmus run INTEGRATION`")
+        return
+    table = Table(
+        "run",
+        "integration",
+        "tenant",
+        "status",
+        "started (UTC)",
+        "duration",
+        "read",
+        "loaded",
+        "rejected",
+        box=None,
+        header_style="bold",
+    )
+    for run in runs:
+        table.add_row(
+            str(run.id),
+            run.integration,
+            run.tenant,
+            _status(str(run.status)),
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            _seconds(run.duration_s),
+            f"{run.total('records_read'):,}",
+            f"{run.total('loaded'):,}",
+            f"{run.total('rejected'):,}",
+        )
+    out.print(table)
+
+
+def run_details(details: RunDetails) -> None:
+    run = details.run
+    committed = "committed" if run.committed else "rolled back: nothing was written"
+    out.print(
+        Text.assemble(
+            (f"run {run.id}  ", "bold"),
+            f"{run.integration} (tenant {run.tenant})  ",
+            _status(str(run.status)),
+            f"  {committed}",
+        )
+    )
+    out.print(
+        f"template {run.template} {run.template_version}  config "
+        f"{run.config_hash[:12]}  trigger {run.trigger}  owner {run.owner}"
+    )
+    out.print(
+        f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC  duration {_seconds(run.duration_s)}"
+    )
+    _streams_table(run)
+    if run.error:
+        out.print(Text(f"error ({run.error_class}): {run.error}", style="red"))
+        if run.hint:
+            out.print(Text(f"hint: {run.hint}", style="cyan"))
+    _reasons(details)
+
+
+def _streams_table(run: RunRecord) -> None:
+    table = Table(
+        "stream",
+        "entity",
+        "status",
+        "read",
+        "loaded",
+        "inserted",
+        "updated",
+        "rejected",
+        "skipped",
+        "duration",
+        box=None,
+        header_style="bold",
+    )
+    for s in run.streams:
+        table.add_row(
+            s.stream,
+            s.entity,
+            _status(str(s.status)),
+            f"{s.records_read:,}",
+            f"{s.loaded:,}",
+            f"{s.inserted:,}",
+            f"{s.updated:,}",
+            f"{s.rejected:,}",
+            f"{s.skipped:,}",
+            _seconds(s.duration_s),
+        )
+    out.print(table)
+
+
+def _reasons(details: RunDetails) -> None:
+    if not details.reasons:
+        out.print("no records rejected")
+        return
+    out.print(Text("rejected records, by rule and field (personal data masked):", style="bold"))
+    table = Table("rule", "field", "count", "why", "examples", box=None, header_style="bold")
+    for reason in details.reasons:
+        examples = "; ".join(
+            f"{e.origin}:{e.position}"
+            + (f" id={e.record_id}" if e.record_id else "")
+            + (f" value={e.value!r}" if e.value is not None else "")
+            for e in reason.examples
+        )
+        table.add_row(
+            reason.rule, reason.field or "-", f"{reason.count:,}", reason.message, examples
+        )
+    out.print(table)
+
+
+def run_summary(details: RunDetails, report: RunReport) -> None:
+    run_details(details)
+    out.print(f"core database: {report.core_database}")
+    out.print(f"state store:   {report.state_database}")
+    out.print(f"more: isthmus runs show {report.run_id}")
+
+
+def _status(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+# --- docs and demo ---------------------------------------------------------------------------
+
+
+def docs_written(pages: Sequence[Path], folder: Path, unresolved: Sequence[str]) -> None:
+    out.print(f"wrote {len(pages)} pages to {folder}; open {folder / 'index.html'}")
+    for name in unresolved:
+        err.print(
+            Text(f"warning: integration {name} does not resolve; its page says why", style="yellow")
+        )
+
+
+def demo_written(folder: Path, tenants: Sequence[str]) -> None:
+    out.print(Text(f"demo project written to {folder}", style="bold"))
+    out.print(f"tenants: {', '.join(tenants)}; sample exports under {folder / 'data'}")
+
+
+def demo_next_steps(folder: Path, integrations: Sequence[str]) -> None:
+    out.print(Text("next steps:", style="bold"))
+    out.print(f"  cd {folder}")
+    out.print("  isthmus validate")
+    out.print(f"  isthmus run {integrations[0]}")
+    out.print("  isthmus runs")
+    out.print("  isthmus docs --out site")

@@ -1,0 +1,170 @@
+"""The connector protocol: the one seam between the engine and external systems.
+
+A **source** yields bounded Arrow batches of one stream, each with the checkpoint token that
+becomes true once the batch is committed. A **destination** takes batches inside a unit of
+commit it controls (begin, write, commit or rollback) and says which write modes it supports.
+Connectors know nothing of templates or integrations: the engine passes in validated options,
+declared schemas and table definitions, so a new connector only implements these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+from pydantic import BaseModel
+
+from isthmus.types import DataType
+
+Checkpoint = dict[str, Any]
+"""A source's position, as JSON-serialisable data the state store keeps between runs."""
+
+
+class WriteMode(StrEnum):
+    APPEND = "append"
+    UPSERT = "upsert"
+    REPLACE = "replace"
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """What the engine asks a source to read."""
+
+    name: str
+    fields: Mapping[str, DataType]
+    options: BaseModel
+    primary_key: str | None
+    checkpoint: Checkpoint | None
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class MalformedRecord:
+    """A record the source could not parse at all; it is quarantined with its raw text."""
+
+    origin: str
+    position: int
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """Up to ``batch_size`` records of one stream.
+
+    ``records`` holds the declared fields, every scalar as text (see
+    ``DataType.to_text_polars``); ``positions`` gives each record's line or record number
+    within ``origin``. ``checkpoint`` is the source's position after this batch.
+    """
+
+    records: pa.Table
+    positions: pa.Array
+    origin: str
+    checkpoint: Checkpoint | None
+    malformed: tuple[MalformedRecord, ...] = ()
+    bytes_read: int = 0
+
+
+class Source(Protocol):
+    def size_hint(self, request: StreamRequest) -> int | None:
+        """Bytes the stream will read, for a progress bar; None when unknown."""
+
+    def read(self, request: StreamRequest) -> Iterator[SourceBatch]:
+        """Yield the stream's records in batches of at most ``request.batch_size``."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+# --- destinations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: DataType
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A core entity's table, as validated from the core model."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    tenant_key: str
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+class Transaction(Protocol):
+    """One unit of commit in the destination. Nothing is visible to others before commit."""
+
+    def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
+        """Write rows of one tenant. ``rows`` has every column of ``table``, keys unique.
+
+        Under REPLACE the first write of a table in this transaction removes the tenant's
+        other rows; rows of other tenants are never touched.
+        """
+
+    def existing(self, table: TableSpec, column: str, tenant: str, values: pa.Array) -> pa.Array:
+        """Which of ``values`` exist in ``column`` among the tenant's rows, as seen inside
+        this transaction."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Destination(Protocol):
+    write_modes: frozenset[WriteMode]
+
+    def prepare(self, tables: Sequence[TableSpec], *, create: bool) -> None:
+        """Create missing tables (``create``) or check that live tables match; raise
+        DestinationError naming the table and column on a mismatch."""
+
+    def begin(self) -> Transaction: ...
+
+    def close(self) -> None: ...
+
+
+# --- registry entries ---------------------------------------------------------------------
+
+
+class NoOptions(BaseModel):
+    """For connectors that take no options at some level."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source factory is given: validated options and the project's folder."""
+
+    options: BaseModel
+    connection: BaseModel
+    project_root: Path
+    secrets: Mapping[str, Any] = field(default_factory=dict)

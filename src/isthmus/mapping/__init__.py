@@ -1,0 +1,53 @@
+"""The mapping expression language: parse, type-check and compile one field mapping.
+
+A mapping value is a safe subset of Python expression syntax (read with ``ast``, never
+evaluated), type-checked against the stream's declared source fields and compiled to a Polars
+expression that runs on whole batches. Problems come back as diagnostics, never raised.
+
+    compiled, diagnostics = compile_expression("lower(trim(Email))", schema, location)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from isthmus.diagnostics import Diagnostic, Location
+from isthmus.mapping.compiler import compile_typed
+from isthmus.mapping.functions import FUNCTIONS, FunctionSpec, Parameter, ParamKind, get_function
+from isthmus.mapping.models import CompiledExpression, Expression, RowFailure
+from isthmus.mapping.parser import parse_value
+from isthmus.mapping.registry import conversion_hint
+from isthmus.mapping.typecheck import check
+from isthmus.types import DataType
+
+__all__ = [
+    "FUNCTIONS",
+    "CompiledExpression",
+    "Expression",
+    "FunctionSpec",
+    "ParamKind",
+    "Parameter",
+    "RowFailure",
+    "compile_expression",
+    "conversion_hint",
+    "get_function",
+]
+
+
+def compile_expression(
+    value: Expression, schema: Mapping[str, DataType], location: Location
+) -> tuple[CompiledExpression | None, list[Diagnostic]]:
+    """Parse, type-check and compile one mapping value.
+
+    ``schema`` is the stream's declared source fields (nested objects as STRUCT types);
+    ``location`` is where the expression text starts in its YAML file. On any problem the
+    result is None and the diagnostics say what and where.
+    """
+    text = value if isinstance(value, str) else str(value)
+    node, diagnostics = parse_value(value, location)
+    if node is None:
+        return None, diagnostics
+    typed, diagnostics = check(node, schema, location, text)
+    if typed is None:
+        return None, diagnostics
+    return compile_typed(typed, text), []
