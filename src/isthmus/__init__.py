@@ -1,6 +1,47 @@
 """isthmus: a standardized, configurable integration layer between a core product and its
-customers' external systems."""
+customers' external systems.
+
+The names below are the public API; everything else may change between versions. They are
+imported on first use, so ``isthmus --help`` does not pay for loading the engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+_EXPORTS = {
+    "Diagnostic": "isthmus.diagnostics",
+    "Location": "isthmus.diagnostics",
+    "Severity": "isthmus.diagnostics",
+    "IsthmusError": "isthmus.errors",
+    "ValidationFailedError": "isthmus.errors",
+    "NotFoundError": "isthmus.errors",
+    "Project": "isthmus.config",
+    "load_project": "isthmus.config",
+    "validate_project": "isthmus.validation",
+    "RunReport": "isthmus.execution",
+    "RunSettings": "isthmus.execution",
+    "run_integration": "isthmus.execution",
+    "StateStore": "isthmus.store",
+    "write_catalog": "isthmus.governance",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:
+    from isthmus.config import Project, load_project
+    from isthmus.diagnostics import Diagnostic, Location, Severity
+    from isthmus.errors import IsthmusError, NotFoundError, ValidationFailedError
+    from isthmus.execution import RunReport, RunSettings, run_integration
+    from isthmus.governance import write_catalog
+    from isthmus.store import StateStore
+    from isthmus.validation import validate_project
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'isthmus' has no attribute {name!r}")

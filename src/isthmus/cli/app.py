@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 
 from isthmus import __version__
-from isthmus.cli import render
 from isthmus.errors import IsthmusError
 
 app = typer.Typer(
@@ -152,10 +151,14 @@ def main() -> None:
     try:
         app()
     except IsthmusError as exc:
+        from isthmus.cli import render
+
         render.error(exc)
         sys.exit(1)
     except Exception as exc:
         if os.environ.get("ISTHMUS_DEBUG"):
             raise
+        from isthmus.cli import render
+
         render.internal_error(exc)
         sys.exit(1)

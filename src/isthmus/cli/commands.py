@@ -51,7 +51,8 @@ def run_run(root: Path, integration: str, *, json_output: bool) -> int:
 def _show_report(project: Project, report: RunReport, *, json_output: bool) -> None:
     store = _store(project)
     try:
-        details = run_details(store, report.run_id, pii_policy(project))
+        # One example per reason here; `isthmus runs show` gives more.
+        details = run_details(store, report.run_id, pii_policy(project), examples=1)
     finally:
         store.close()
     if json_output:

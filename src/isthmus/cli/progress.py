@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TaskID,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -23,8 +23,8 @@ class ProgressObserver:
         self.integration = integration
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
+            BarColumn(bar_width=20),
+            TaskProgressColumn(),
             TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
             console=console or Console(stderr=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +20,16 @@ from isthmus.execution import RunReport
 from isthmus.observability.history import RunDetails
 from isthmus.store import RunRecord
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+def _console(*, stderr: bool) -> Console:
+    # Piped output (a log, a file, a test) has no terminal width; Rich would assume 80
+    # columns and truncate tables, so give it room unless COLUMNS says otherwise.
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 140
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
 
 STATUS_STYLE = {
     "succeeded": "green",
@@ -180,56 +189,44 @@ def run_json(details: RunDetails, report: RunReport | None) -> dict[str, Any]:
     return data
 
 
+def _table(*columns: str) -> Table:
+    """A borderless table whose cells never wrap: a narrow terminal truncates, it never garbles
+    a row over several lines."""
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 1))
+    for name in columns:
+        numeric = name in NUMERIC_COLUMNS
+        table.add_column(name, justify="right" if numeric else "left", no_wrap=True,
+                         min_width=len(name), overflow="ellipsis" if not numeric else "fold")
+    return table
+
+
+NUMERIC_COLUMNS = {"run", "read", "loaded", "inserted", "updated", "rejected", "skipped",
+                   "duration", "count"}
+
+
 def runs_table(runs: Sequence[RunRecord]) -> None:
     if not runs:
         out.print("no runs yet: start one with `isthmus run INTEGRATION`")
         return
-    table = Table(
-        "run",
-        "integration",
-        "tenant",
-        "status",
-        "started (UTC)",
-        "duration",
-        "read",
-        "loaded",
-        "rejected",
-        box=None,
-        header_style="bold",
-    )
+    table = _table("run", "integration", "status", "started (UTC)", "duration", "read",
+                   "loaded", "rejected")
     for run in runs:
-        table.add_row(
-            str(run.id),
-            run.integration,
-            run.tenant,
-            _status(str(run.status)),
-            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-            _seconds(run.duration_s),
-            f"{run.total('records_read'):,}",
-            f"{run.total('loaded'):,}",
-            f"{run.total('rejected'):,}",
-        )
+        table.add_row(str(run.id), run.integration, _status(str(run.status)),
+                      f"{run.started_at:%Y-%m-%d %H:%M:%S}", _seconds(run.duration_s),
+                      f"{run.total('records_read'):,}", f"{run.total('loaded'):,}",
+                      f"{run.total('rejected'):,}")
     out.print(table)
 
 
 def run_details(details: RunDetails) -> None:
     run = details.run
     committed = "committed" if run.committed else "rolled back: nothing was written"
-    out.print(
-        Text.assemble(
-            (f"run {run.id}  ", "bold"),
-            f"{run.integration} (tenant {run.tenant})  ",
-            _status(str(run.status)),
-            f"  {committed}",
-        )
-    )
-    out.print(
-        f"template {run.template} {run.template_version}  config "
-        f"{run.config_hash[:12]}  trigger {run.trigger}  owner {run.owner}"
-    )
-    out.print(
-        f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC  duration {_seconds(run.duration_s)}"
-    )
+    out.print(Text.assemble((f"run {run.id}  ", "bold"), f"{run.integration} (tenant "
+                            f"{run.tenant})  ", _status(str(run.status)), f"  {committed}"))
+    out.print(f"template {run.template} {run.template_version}  config "
+              f"{run.config_hash[:12]}  trigger {run.trigger}")
+    out.print(f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC  duration "
+              f"{_seconds(run.duration_s)}")
     _streams_table(run)
     if run.error:
         out.print(Text(f"error ({run.error_class}): {run.error}", style="red"))
@@ -239,33 +236,12 @@ def run_details(details: RunDetails) -> None:
 
 
 def _streams_table(run: RunRecord) -> None:
-    table = Table(
-        "stream",
-        "entity",
-        "status",
-        "read",
-        "loaded",
-        "inserted",
-        "updated",
-        "rejected",
-        "skipped",
-        "duration",
-        box=None,
-        header_style="bold",
-    )
+    table = _table("stream", "status", "read", "loaded", "inserted", "updated", "rejected",
+                   "skipped", "duration")
     for s in run.streams:
-        table.add_row(
-            s.stream,
-            s.entity,
-            _status(str(s.status)),
-            f"{s.records_read:,}",
-            f"{s.loaded:,}",
-            f"{s.inserted:,}",
-            f"{s.updated:,}",
-            f"{s.rejected:,}",
-            f"{s.skipped:,}",
-            _seconds(s.duration_s),
-        )
+        table.add_row(s.stream, _status(str(s.status)), f"{s.records_read:,}",
+                      f"{s.loaded:,}", f"{s.inserted:,}", f"{s.updated:,}",
+                      f"{s.rejected:,}", f"{s.skipped:,}", _seconds(s.duration_s))
     out.print(table)
 
 
@@ -273,19 +249,16 @@ def _reasons(details: RunDetails) -> None:
     if not details.reasons:
         out.print("no records rejected")
         return
-    out.print(Text("rejected records, by rule and field (personal data masked):", style="bold"))
-    table = Table("rule", "field", "count", "why", "examples", box=None, header_style="bold")
+    out.print(Text("rejected records by rule and field (personal data masked):", style="bold"))
     for reason in details.reasons:
-        examples = "; ".join(
-            f"{e.origin}:{e.position}"
-            + (f" id={e.record_id}" if e.record_id else "")
-            + (f" value={e.value!r}" if e.value is not None else "")
-            for e in reason.examples
-        )
-        table.add_row(
-            reason.rule, reason.field or "-", f"{reason.count:,}", reason.message, examples
-        )
-    out.print(table)
+        out.print(Text.assemble(f"{reason.count:>7,}  ", (reason.rule, "bold"), "  ",
+                                reason.field or "-", "  ", (reason.message, "dim")))
+        for example in reason.examples:
+            where = f"{example.origin}:{example.position}"
+            record = f"  id={example.record_id}" if example.record_id else ""
+            value = f"  value={example.value!r}" if example.value is not None else ""
+            why = f"  ({example.message})" if example.message != reason.message else ""
+            out.print(Text(f"           {where}{record}{value}{why}", style="dim"))
 
 
 def run_summary(details: RunDetails, report: RunReport) -> None:

@@ -76,12 +76,15 @@ def _malformed(line: bytes, number: int, origin: str, dtype: pl.Struct) -> Malfo
 
 def _reason(line: bytes, dtype: pl.Struct) -> str:
     """Why one line is not a record, in words a user can act on."""
+    text = line.rstrip(b"\r\n")
     try:
-        value = json.loads(line)
+        value = json.loads(text)
     except UnicodeDecodeError as exc:
-        return f"not UTF-8 text (byte {exc.start})"
+        return f"not UTF-8 text (byte {exc.start + 1} of the line)"
     except json.JSONDecodeError as exc:
-        return f"not valid JSON: {exc.msg} at column {exc.colno}"
+        if exc.pos >= len(text):
+            return f"not valid JSON: the line ends before the record does ({exc.msg})"
+        return f"not valid JSON: {exc.msg} (character {exc.pos + 1})"
     if not isinstance(value, dict):
         return f"a JSON {type(value).__name__}, not an object"
     for name, field_type in dtype.to_schema().items():

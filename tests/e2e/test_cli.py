@@ -1,0 +1,186 @@
+"""The isthmus command line, run as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import sqlite_content
+
+
+def isthmus(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "isthmus", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """A user-facing failure: the exit code, a message, and never a traceback."""
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    assert "Traceback" not in output
+    return output
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "demo"
+    result = isthmus("demo", "--dir", str(folder))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return folder
+
+
+def test_demo_writes_validates_runs_and_summarises_both_tenants(demo_dir: Path) -> None:
+    # The module fixture ran `isthmus demo`; its summary is in the state store and on disk.
+    for tenant in ("acme", "globex"):
+        report = json.loads((demo_dir / f"data/{tenant}/generator-report.json").read_text())
+        assert report["contacts"]["total_spoiled"] > 0
+    result = isthmus("runs", "--format", "json", cwd=demo_dir)
+    runs = json.loads(result.stdout)["runs"]
+    assert sorted(r["integration"] for r in runs[:2]) == ["acme-crm", "globex-crm"]
+
+
+def test_demo_output_names_counts_reasons_and_databases(tmp_path: Path) -> None:
+    result = isthmus("demo", "--dir", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "d/data/acme/generator-report.json").read_text())
+    out = result.stdout
+    assert "valid: 2 entities, 1 template version(s), 2 integration(s)" in out
+    assert "run 1  acme-crm (tenant acme)  succeeded  committed" in out
+    contacts = report["contacts"]
+    assert f"{contacts['records']:,}" in out and f"{contacts['good']:,}" in out
+    assert "rejected records by rule and field (personal data masked):" in out
+    assert f"core database: sqlite:///{(tmp_path / 'd/.isthmus/core.db').resolve()}" in out
+    assert f"state store:   sqlite:///{(tmp_path / 'd/.isthmus/state.db').resolve()}" in out
+
+
+def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    output = assert_clean_failure(isthmus("demo", "--dir", str(tmp_path)))
+    assert f"error: {tmp_path} is not empty; the demo writes a new project" in output
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_validate_run_runs_and_show_work_from_the_project_folder(demo_dir: Path) -> None:
+    assert isthmus("validate", cwd=demo_dir).returncode == 0
+    run = isthmus("run", "acme-crm", "--format", "json", cwd=demo_dir)
+    assert run.returncode == 0, run.stderr
+    recorded = json.loads(run.stdout)
+    assert recorded["status"] == "succeeded"
+    for stream in recorded["streams"]:
+        assert stream["read"] == stream["loaded"] + stream["rejected"] + stream["skipped"]
+    shown = json.loads(isthmus("runs", "show", str(recorded["id"]), "--format", "json",
+                               "--project", str(demo_dir)).stdout)
+    assert shown["streams"] == recorded["streams"]
+    def counts(run: dict[str, list[dict[str, object]]]) -> list[tuple[object, ...]]:
+        return [(r["rule"], r["field"], r["count"]) for r in run["rejections"]]
+
+    assert counts(shown) == counts(recorded)
+    human = isthmus("runs", "show", str(recorded["id"]), cwd=demo_dir)
+    assert human.returncode == 0
+    assert f"run {recorded['id']}  acme-crm (tenant acme)  succeeded" in human.stdout
+
+
+def test_shown_rejections_mask_personal_data(demo_dir: Path) -> None:
+    shown = json.loads(isthmus("runs", "show", "1", "--format", "json", cwd=demo_dir).stdout)
+    emails = [e for r in shown["rejections"] if r["field"] == "email"
+              for e in r["examples"] if e["value"]]
+    assert emails
+    assert all("***" in e["value"] for e in emails)
+
+
+def test_docs_writes_a_catalog(demo_dir: Path, tmp_path: Path) -> None:
+    result = isthmus("docs", "--out", str(tmp_path / "site"), cwd=demo_dir)
+    assert result.returncode == 0, result.stderr
+    index = (tmp_path / "site/index.html").read_text()
+    assert "crm-contacts" in index
+    assert "acme-crm" in index
+
+
+def test_help_and_version() -> None:
+    assert isthmus("--help").returncode == 0
+    version = isthmus("--version")
+    assert version.stdout.startswith("isthmus ")
+
+
+def test_usage_errors_exit_2() -> None:
+    assert_clean_failure(isthmus("run"), code=2)
+    assert_clean_failure(isthmus("runs", "show", "abc"), code=2)
+    assert_clean_failure(isthmus("no-such-command"), code=2)
+
+
+def test_a_folder_without_a_project_file_is_a_clear_error(tmp_path: Path) -> None:
+    output = assert_clean_failure(isthmus("validate", "--project", str(tmp_path)))
+    assert f"error: no isthmus.yaml in {tmp_path.resolve()}" in output
+    assert "hint: pass --project DIR" in output
+
+
+def test_malformed_yaml_is_reported_with_file_line_and_column(tmp_path: Path,
+                                                              demo_dir: Path) -> None:
+    project = copy_project(demo_dir, tmp_path)
+    path = project / "integrations/acme/crm.yaml"
+    path.write_text(path.read_text().replace("tenant: acme", "tenant: [acme"))
+    output = assert_clean_failure(isthmus("validate", cwd=project))
+    # The parser notices the unclosed list where the next key begins.
+    assert ("integrations/acme/crm.yaml:3:9: error [yaml-syntax] invalid YAML: expected ',' "
+            "or ']', but got ':'") in output
+
+
+def test_an_unknown_key_is_named_with_a_did_you_mean_hint(tmp_path: Path,
+                                                          demo_dir: Path) -> None:
+    project = copy_project(demo_dir, tmp_path)
+    path = project / "integrations/acme/crm.yaml"
+    path.write_text(path.read_text().replace("description:", "descripton:"))
+    output = assert_clean_failure(isthmus("validate", cwd=project))
+    assert ("integrations/acme/crm.yaml:4:1: error [unknown-key] unknown key 'descripton' "
+            "in file") in output
+    assert "hint: did you mean 'description'?" in output
+    as_json = json.loads(isthmus("validate", "--format", "json", cwd=project).stdout)
+    assert as_json["valid"] is False
+    assert [d["code"] for d in as_json["diagnostics"]] == ["unknown-key"]
+
+
+def test_an_unknown_integration_names_the_known_ones(demo_dir: Path) -> None:
+    output = assert_clean_failure(isthmus("run", "nope", cwd=demo_dir))
+    assert "error: no integration named 'nope'" in output
+    assert "hint: integrations in this project: acme-crm, globex-crm" in output
+
+
+def test_an_unknown_run_is_a_clear_error(demo_dir: Path) -> None:
+    output = assert_clean_failure(isthmus("runs", "show", "999", cwd=demo_dir))
+    assert "error: no run 999 in the state store" in output
+
+
+def test_a_missing_export_fails_the_run_and_changes_nothing(tmp_path: Path,
+                                                            demo_dir: Path) -> None:
+    project = copy_project(demo_dir, tmp_path)
+    before = sqlite_content(project / ".isthmus/core.db")
+    (project / "data/acme/contacts.jsonl").unlink()
+    output = assert_clean_failure(isthmus("run", "acme-crm", cwd=project))
+    assert "stream contacts: no file matches 'contacts.jsonl'" in output
+    assert "rolled back: nothing was written" in output
+    assert sqlite_content(project / ".isthmus/core.db") == before
+
+
+def test_a_csv_missing_a_column_fails_naming_file_and_column(tmp_path: Path,
+                                                             demo_dir: Path) -> None:
+    project = copy_project(demo_dir, tmp_path)
+    before = sqlite_content(project / ".isthmus/core.db")
+    path = project / "data/globex/contacts.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace("Email", "E-mail")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = assert_clean_failure(isthmus("run", "globex-crm", cwd=project))
+    assert "contacts.csv has no column 'Email'" in output
+    assert "hint: export the file with every column the stream declares" in output
+    assert sqlite_content(project / ".isthmus/core.db") == before
+
+
+def copy_project(source: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "copy"
+    shutil.copytree(source, target)
+    return target
