@@ -29,7 +29,23 @@ _EXPORTS = {
     "write_catalog": "isthmus.governance",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "Diagnostic",
+    "IsthmusError",
+    "Location",
+    "NotFoundError",
+    "Project",
+    "RunReport",
+    "RunSettings",
+    "Severity",
+    "StateStore",
+    "ValidationFailedError",
+    "__version__",
+    "load_project",
+    "run_integration",
+    "validate_project",
+    "write_catalog",
+]
 
 if TYPE_CHECKING:
     from isthmus.config import Project, load_project

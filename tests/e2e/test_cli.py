@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
 from support import sqlite_content
 
 
 def isthmus(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "isthmus", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "isthmus", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
@@ -50,7 +58,8 @@ def test_demo_output_names_counts_reasons_and_databases(tmp_path: Path) -> None:
     assert "valid: 2 entities, 1 template version(s), 2 integration(s)" in out
     assert "run 1  acme-crm (tenant acme)  succeeded  committed" in out
     contacts = report["contacts"]
-    assert f"{contacts['records']:,}" in out and f"{contacts['good']:,}" in out
+    assert f"{contacts['records']:,}" in out
+    assert f"{contacts['good']:,}" in out
     assert "rejected records by rule and field (personal data masked):" in out
     assert f"core database: sqlite:///{(tmp_path / 'd/.isthmus/core.db').resolve()}" in out
     assert f"state store:   sqlite:///{(tmp_path / 'd/.isthmus/state.db').resolve()}" in out
@@ -71,9 +80,13 @@ def test_validate_run_runs_and_show_work_from_the_project_folder(demo_dir: Path)
     assert recorded["status"] == "succeeded"
     for stream in recorded["streams"]:
         assert stream["read"] == stream["loaded"] + stream["rejected"] + stream["skipped"]
-    shown = json.loads(isthmus("runs", "show", str(recorded["id"]), "--format", "json",
-                               "--project", str(demo_dir)).stdout)
+    shown = json.loads(
+        isthmus(
+            "runs", "show", str(recorded["id"]), "--format", "json", "--project", str(demo_dir)
+        ).stdout
+    )
     assert shown["streams"] == recorded["streams"]
+
     def counts(run: dict[str, list[dict[str, object]]]) -> list[tuple[object, ...]]:
         return [(r["rule"], r["field"], r["count"]) for r in run["rejections"]]
 
@@ -85,8 +98,9 @@ def test_validate_run_runs_and_show_work_from_the_project_folder(demo_dir: Path)
 
 def test_shown_rejections_mask_personal_data(demo_dir: Path) -> None:
     shown = json.loads(isthmus("runs", "show", "1", "--format", "json", cwd=demo_dir).stdout)
-    emails = [e for r in shown["rejections"] if r["field"] == "email"
-              for e in r["examples"] if e["value"]]
+    emails = [
+        e for r in shown["rejections"] if r["field"] == "email" for e in r["examples"] if e["value"]
+    ]
     assert emails
     assert all("***" in e["value"] for e in emails)
 
@@ -117,25 +131,28 @@ def test_a_folder_without_a_project_file_is_a_clear_error(tmp_path: Path) -> Non
     assert "hint: pass --project DIR" in output
 
 
-def test_malformed_yaml_is_reported_with_file_line_and_column(tmp_path: Path,
-                                                              demo_dir: Path) -> None:
+def test_malformed_yaml_is_reported_with_file_line_and_column(
+    tmp_path: Path, demo_dir: Path
+) -> None:
     project = copy_project(demo_dir, tmp_path)
     path = project / "integrations/acme/crm.yaml"
     path.write_text(path.read_text().replace("tenant: acme", "tenant: [acme"))
     output = assert_clean_failure(isthmus("validate", cwd=project))
     # The parser notices the unclosed list where the next key begins.
-    assert ("integrations/acme/crm.yaml:3:9: error [yaml-syntax] invalid YAML: expected ',' "
-            "or ']', but got ':'") in output
+    assert (
+        "integrations/acme/crm.yaml:3:9: error [yaml-syntax] invalid YAML: expected ',' "
+        "or ']', but got ':'"
+    ) in output
 
 
-def test_an_unknown_key_is_named_with_a_did_you_mean_hint(tmp_path: Path,
-                                                          demo_dir: Path) -> None:
+def test_an_unknown_key_is_named_with_a_did_you_mean_hint(tmp_path: Path, demo_dir: Path) -> None:
     project = copy_project(demo_dir, tmp_path)
     path = project / "integrations/acme/crm.yaml"
     path.write_text(path.read_text().replace("description:", "descripton:"))
     output = assert_clean_failure(isthmus("validate", cwd=project))
-    assert ("integrations/acme/crm.yaml:4:1: error [unknown-key] unknown key 'descripton' "
-            "in file") in output
+    assert (
+        "integrations/acme/crm.yaml:4:1: error [unknown-key] unknown key 'descripton' in file"
+    ) in output
     assert "hint: did you mean 'description'?" in output
     as_json = json.loads(isthmus("validate", "--format", "json", cwd=project).stdout)
     assert as_json["valid"] is False
@@ -153,8 +170,7 @@ def test_an_unknown_run_is_a_clear_error(demo_dir: Path) -> None:
     assert "error: no run 999 in the state store" in output
 
 
-def test_a_missing_export_fails_the_run_and_changes_nothing(tmp_path: Path,
-                                                            demo_dir: Path) -> None:
+def test_a_missing_export_fails_the_run_and_changes_nothing(tmp_path: Path, demo_dir: Path) -> None:
     project = copy_project(demo_dir, tmp_path)
     before = sqlite_content(project / ".isthmus/core.db")
     (project / "data/acme/contacts.jsonl").unlink()
@@ -164,8 +180,9 @@ def test_a_missing_export_fails_the_run_and_changes_nothing(tmp_path: Path,
     assert sqlite_content(project / ".isthmus/core.db") == before
 
 
-def test_a_csv_missing_a_column_fails_naming_file_and_column(tmp_path: Path,
-                                                             demo_dir: Path) -> None:
+def test_a_csv_missing_a_column_fails_naming_file_and_column(
+    tmp_path: Path, demo_dir: Path
+) -> None:
     project = copy_project(demo_dir, tmp_path)
     before = sqlite_content(project / ".isthmus/core.db")
     path = project / "data/globex/contacts.csv"
@@ -179,8 +196,6 @@ def test_a_csv_missing_a_column_fails_naming_file_and_column(tmp_path: Path,
 
 
 def copy_project(source: Path, tmp_path: Path) -> Path:
-    import shutil
-
     target = tmp_path / "copy"
     shutil.copytree(source, target)
     return target

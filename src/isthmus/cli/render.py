@@ -20,6 +20,7 @@ from isthmus.execution import RunReport
 from isthmus.observability.history import RunDetails
 from isthmus.store import RunRecord
 
+
 def _console(*, stderr: bool) -> Console:
     # Piped output (a log, a file, a test) has no terminal width; Rich would assume 80
     # columns and truncate tables, so give it room unless COLUMNS says otherwise.
@@ -195,38 +196,68 @@ def _table(*columns: str) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 1))
     for name in columns:
         numeric = name in NUMERIC_COLUMNS
-        table.add_column(name, justify="right" if numeric else "left", no_wrap=True,
-                         min_width=len(name), overflow="ellipsis" if not numeric else "fold")
+        table.add_column(
+            name,
+            justify="right" if numeric else "left",
+            no_wrap=True,
+            min_width=len(name),
+            overflow="ellipsis" if not numeric else "fold",
+        )
     return table
 
 
-NUMERIC_COLUMNS = {"run", "read", "loaded", "inserted", "updated", "rejected", "skipped",
-                   "duration", "count"}
+NUMERIC_COLUMNS = {
+    "run",
+    "read",
+    "loaded",
+    "inserted",
+    "updated",
+    "rejected",
+    "skipped",
+    "duration",
+    "count",
+}
 
 
 def runs_table(runs: Sequence[RunRecord]) -> None:
     if not runs:
         out.print("no runs yet: start one with `isthmus run INTEGRATION`")
         return
-    table = _table("run", "integration", "status", "started (UTC)", "duration", "read",
-                   "loaded", "rejected")
+    table = _table(
+        "run", "integration", "status", "started (UTC)", "duration", "read", "loaded", "rejected"
+    )
     for run in runs:
-        table.add_row(str(run.id), run.integration, _status(str(run.status)),
-                      f"{run.started_at:%Y-%m-%d %H:%M:%S}", _seconds(run.duration_s),
-                      f"{run.total('records_read'):,}", f"{run.total('loaded'):,}",
-                      f"{run.total('rejected'):,}")
+        table.add_row(
+            str(run.id),
+            run.integration,
+            _status(str(run.status)),
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            _seconds(run.duration_s),
+            f"{run.total('records_read'):,}",
+            f"{run.total('loaded'):,}",
+            f"{run.total('rejected'):,}",
+        )
     out.print(table)
 
 
 def run_details(details: RunDetails) -> None:
     run = details.run
     committed = "committed" if run.committed else "rolled back: nothing was written"
-    out.print(Text.assemble((f"run {run.id}  ", "bold"), f"{run.integration} (tenant "
-                            f"{run.tenant})  ", _status(str(run.status)), f"  {committed}"))
-    out.print(f"template {run.template} {run.template_version}  config "
-              f"{run.config_hash[:12]}  trigger {run.trigger}")
-    out.print(f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC  duration "
-              f"{_seconds(run.duration_s)}")
+    out.print(
+        Text.assemble(
+            (f"run {run.id}  ", "bold"),
+            f"{run.integration} (tenant {run.tenant})  ",
+            _status(str(run.status)),
+            f"  {committed}",
+        )
+    )
+    out.print(
+        f"template {run.template} {run.template_version}  config "
+        f"{run.config_hash[:12]}  trigger {run.trigger}"
+    )
+    out.print(
+        f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC  duration {_seconds(run.duration_s)}"
+    )
     _streams_table(run)
     if run.error:
         out.print(Text(f"error ({run.error_class}): {run.error}", style="red"))
@@ -236,12 +267,29 @@ def run_details(details: RunDetails) -> None:
 
 
 def _streams_table(run: RunRecord) -> None:
-    table = _table("stream", "status", "read", "loaded", "inserted", "updated", "rejected",
-                   "skipped", "duration")
+    table = _table(
+        "stream",
+        "status",
+        "read",
+        "loaded",
+        "inserted",
+        "updated",
+        "rejected",
+        "skipped",
+        "duration",
+    )
     for s in run.streams:
-        table.add_row(s.stream, _status(str(s.status)), f"{s.records_read:,}",
-                      f"{s.loaded:,}", f"{s.inserted:,}", f"{s.updated:,}",
-                      f"{s.rejected:,}", f"{s.skipped:,}", _seconds(s.duration_s))
+        table.add_row(
+            s.stream,
+            _status(str(s.status)),
+            f"{s.records_read:,}",
+            f"{s.loaded:,}",
+            f"{s.inserted:,}",
+            f"{s.updated:,}",
+            f"{s.rejected:,}",
+            f"{s.skipped:,}",
+            _seconds(s.duration_s),
+        )
     out.print(table)
 
 
@@ -251,8 +299,16 @@ def _reasons(details: RunDetails) -> None:
         return
     out.print(Text("rejected records by rule and field (personal data masked):", style="bold"))
     for reason in details.reasons:
-        out.print(Text.assemble(f"{reason.count:>7,}  ", (reason.rule, "bold"), "  ",
-                                reason.field or "-", "  ", (reason.message, "dim")))
+        out.print(
+            Text.assemble(
+                f"{reason.count:>7,}  ",
+                (reason.rule, "bold"),
+                "  ",
+                reason.field or "-",
+                "  ",
+                (reason.message, "dim"),
+            )
+        )
         for example in reason.examples:
             where = f"{example.origin}:{example.position}"
             record = f"  id={example.record_id}" if example.record_id else ""

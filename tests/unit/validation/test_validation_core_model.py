@@ -55,13 +55,13 @@ def only(diagnostics: list[Diagnostic], root: Path, code: str, at: str) -> Diagn
 
 
 def person(fields: str, primary_key: str = "[tenant_id, person_id]") -> str:
-    """A person entity whose field lines follow ``fields:`` on line 5."""
+    """A person entity; the lines of ``fields`` start on line 6."""
     return (
         "entity: person\n"
         "tenant_key: tenant_id\n"
         f"primary_key: {primary_key}\n"
         "fields:\n"
-        "  person_id: {type: string, required: true}\n" + textwrap.dedent(fields)
+        "  person_id: {type: string, required: true}\n" + fields
     )
 
 
@@ -127,7 +127,8 @@ def test_pattern_on_an_integer_field_is_a_constraint_type_mismatch_at_the_key(
         "core/person.yaml:6:24",
     )
 
-    assert found.message == "person.age: pattern does not apply to a integer field"
+    assert found.message.startswith("person.age: pattern does not apply to a")
+    assert found.message.endswith(" integer field")
     assert found.hint == "remove pattern, or change the field's type"
 
 
@@ -162,12 +163,35 @@ def test_enum_value_of_the_wrong_type_is_a_constraint_type_mismatch_naming_it(
     assert found.hint == "list values of the field's own type"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="src/isthmus/validation/core_model.py:85 only tells integers from the rest, so string "
+    "enum values on a boolean or timestamp field pass, and the row check "
+    "(src/isthmus/validation/constraints.py:46) then raises InvalidOperationError at run time",
+)
+@pytest.mark.parametrize(
+    "field",
+    [
+        "  active: {type: boolean, enum: [yes, no]}\n",
+        "  born: {type: timestamp, enum: ['2024-01-01']}\n",
+    ],
+    ids=["boolean", "timestamp"],
+)
+def test_string_enum_values_on_a_non_string_field_are_a_constraint_type_mismatch(
+    tmp_path: Path, field: str
+) -> None:
+    diagnostics = diagnose(tmp_path, {"person": person(field)})
+    column = field.index("[") + 1
+
+    only(diagnostics, tmp_path, "constraint-type-mismatch", f"core/person.yaml:6:{column}")
+
+
 def test_constraints_that_fit_their_types_are_accepted(tmp_path: Path) -> None:
-    fields = """\
-      name: {type: string, pattern: '^[A-Z]', max_length: 20, enum: [Ann, Bob]}
-      age: {type: integer, min: 0, max: 150, enum: [1, 2]}
-      score: {type: float, min: 0.5, max: 9.5}
-    """
+    fields = (
+        "  name: {type: string, pattern: '^[A-Z]', max_length: 20, enum: [Ann, Bob]}\n"
+        "  age: {type: integer, min: 0, max: 150, enum: [1, 2]}\n"
+        "  score: {type: float, min: 0.5, max: 9.5}\n"
+    )
 
     assert diagnose(tmp_path, {"person": person(fields)}) == []
 
@@ -210,7 +234,7 @@ def test_reference_whose_type_differs_from_its_target_is_a_type_mismatch(tmp_pat
         diagnose(tmp_path, {"person": person(fields), "team": TEAM}),
         tmp_path,
         "type-mismatch",
-        "core/person.yaml:6:41",
+        "core/person.yaml:6:40",
     )
 
     assert found.message == "person.team_id is integer but references team.team_id, a string"
