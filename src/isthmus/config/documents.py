@@ -46,6 +46,30 @@ class Locator(Protocol):
     def expression_location(self, path: PathKey) -> Location: ...
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class FoldedLocation(Location):
+    """Where a folded block scalar (``>-``) starts. Its text is one line once folded;
+    :meth:`shifted` maps a character of that text back to the line it was written on."""
+
+    segments: tuple[tuple[int, int, int], ...] = ()  # (offset in folded text, line, column)
+
+    def __eq__(self, other: object) -> bool:
+        # The same place as a plain Location: the segments only help find other places.
+        if not isinstance(other, Location):
+            return NotImplemented
+        return (self.file, self.line, self.column) == (other.file, other.line, other.column)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column))
+
+    def shifted(self, columns: int) -> Location:
+        start, line, column = self.segments[0]
+        for segment in self.segments:
+            if segment[0] <= columns:
+                start, line, column = segment
+        return Location(self.file, line, column + columns - start)
+
+
 @dataclass
 class Document:
     """One YAML file: its plain data and the position of every node."""
@@ -74,11 +98,29 @@ class Document:
         if position is None:
             return location
         if position.block:
-            for number in range(position.value[0] + 1, len(self.lines)):
-                text = self.lines[number]
-                if text.strip():
-                    return Location(self.path, number + 1, len(text) - len(text.lstrip()) + 1)
+            return self._block_location(position.value[0] + 1) or location
         return location.shifted(1) if position.quoted else location
+
+    def _block_location(self, first: int) -> Location | None:
+        """The start of a block scalar's text, able to find a character of its folded text
+        on the line it was written on."""
+        segments: list[tuple[int, int, int]] = []
+        offset, indent = 0, None
+        for number in range(first, len(self.lines)):
+            text = self.lines[number]
+            if not text.strip():
+                break
+            column = len(text) - len(text.lstrip())
+            if indent is None:
+                indent = column
+            if column < indent:
+                break
+            segments.append((offset, number + 1, column + 1))
+            offset += len(text.strip()) + 1  # folding joins lines with one space
+        if not segments:
+            return None
+        _, line, column = segments[0]
+        return FoldedLocation(self.path, line, column, tuple(segments))
 
 
 def load_document(

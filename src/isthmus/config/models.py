@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from isthmus.types import DataType, parse_type
@@ -138,11 +139,14 @@ class CoreField(Model):
     @field_validator("pattern")
     @classmethod
     def _pattern_compiles(cls, value: str | None) -> str | None:
+        # Rows are checked by Polars, whose regular expressions have no look-around or
+        # backreferences: compile with it, so a pattern that validates also runs.
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from exc
+                pl.Series([""], dtype=pl.String).str.contains(value)
+            except pl.exceptions.ComputeError as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise ValueError(f"not a regular expression isthmus can run: {first}") from exc
         return value
 
     @property

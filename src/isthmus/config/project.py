@@ -44,6 +44,12 @@ class Project:
     integrations: dict[str, Loaded[Integration]] = field(default_factory=dict)
     documents: dict[Path, Document] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Names declared by files that did not load (kind -> name -> file), so that whatever
+    # uses them says "did not load" instead of "does not exist".
+    unloaded: dict[str, dict[str, Path]] = field(default_factory=dict)
+
+    def unloaded_file(self, kind: str, name: str) -> Path | None:
+        return self.unloaded.get(kind, {}).get(name)
 
     def path(self, relative: str | Path) -> Path:
         """A path inside the project, as the user would type it from where they stand."""
@@ -115,6 +121,9 @@ def _load_one(project: Project, path: Path, model: type[M], kind: str) -> Loaded
         return Loaded(model.model_validate(document.data), document)
     except ValidationError as exc:
         project.diagnostics.extend(model_diagnostics(exc, document, model))
+        name = document.data.get(kind)
+        if isinstance(name, str):
+            project.unloaded.setdefault(kind, {})[name] = path
         return None
 
 

@@ -77,6 +77,17 @@ def pick_template(
     spec = integration.model
     where = integration.document.location(("template",))
     versions = project.templates.get(spec.template_name)
+    broken = project.unloaded_file("template", spec.template_name)
+    if not versions and broken is not None:
+        return None, [
+            Diagnostic(
+                "broken-dependency",
+                f"integration {spec.integration!r} uses template "
+                f"{spec.template_name!r}, whose file {broken} did not load",
+                where,
+                hint=f"fix the errors reported for {broken}",
+            )
+        ]
     if not versions:
         known = ", ".join(sorted(project.templates)) or "none"
         return None, [

@@ -43,6 +43,11 @@ def compile_typed(typed: Typed, text: str) -> CompiledExpression:
     )
 
 
+# Functions whose result is not null just because an argument is (DESIGN.md: concat() reads
+# null as empty text, coalesce() skips nulls).
+NULL_TOLERANT = frozenset({"concat", "coalesce"})
+
+
 def _batch_length(scalar: pl.Expr) -> pl.Expr:
     return pl.repeat(scalar, pl.len())
 
@@ -82,6 +87,9 @@ def _call(typed: Typed, node: Call, failures: list[RowFailure]) -> pl.Expr:
     spec, binding = get_function(node.name), typed.call
     assert spec is not None
     assert binding is not None
+    if spec.name not in NULL_TOLERANT and any(v.type.kind is Kind.NULL for v in binding.values):
+        # f(None) is null, as in SQL; lowering it would apply text functions to a null dtype.
+        return pl.lit(None, dtype=typed.type.to_polars())
     values = tuple(_compile(value, failures) for value in binding.values)
     lowered = spec.compile(
         CallInput(

@@ -27,12 +27,12 @@ class Check:
     value: pl.Expr
 
 
-def field_checks(name: str, spec: CoreField) -> Iterator[Check]:
+def field_checks(name: str, spec: CoreField, *, required: bool) -> Iterator[Check]:
     """The checks a core field's constraints impose, in a fixed order."""
     column = pl.col(name)
     text = column.cast(pl.String)
     kind = spec.data_type.kind
-    if spec.required:
+    if required:
         empty = column.is_null()
         if kind is Kind.STRING:
             empty = empty | (column.str.len_chars() == 0)

@@ -76,13 +76,14 @@ def _check_field(
             problems.append(
                 Diagnostic(
                     "constraint-type-mismatch",
-                    f"{entity}.{name}: {key} does not apply to a {spec.type} field",
+                    f"{entity}.{name}: {key} does not apply to "
+                    f"{_article(spec.type)} {spec.type} field",
                     document.location((*path, key), at_key=True),
                     hint=f"remove {key}, or change the field's type",
                 )
             )
     if spec.enum is not None:
-        wrong = [v for v in spec.enum if isinstance(v, int) != (kind is Kind.INTEGER)]
+        wrong = [v for v in spec.enum if not _enum_value_fits(v, kind)]
         if wrong:
             problems.append(
                 Diagnostic(
@@ -95,6 +96,16 @@ def _check_field(
     if spec.references is not None:
         problems.extend(_check_reference(project, loaded, name, spec))
     return problems
+
+
+def _enum_value_fits(value: object, kind: Kind) -> bool:
+    if kind is Kind.STRING:
+        return isinstance(value, str)
+    if kind is Kind.INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is Kind.FLOAT:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return False  # booleans, timestamps and dates take no enum
 
 
 def _check_reference(
@@ -167,6 +178,10 @@ def reference_graph(entities: dict[str, Loaded[Entity]]) -> dict[str, set[str]]:
         }
         graph[name] = {t for t in targets if t != name and t in entities}
     return graph
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _close(name: str, known: object) -> str | None:

@@ -28,6 +28,8 @@ from isthmus.validation.models import CompiledIntegration, CompiledMapping, Refe
 from isthmus.validation.plan import order_mappings
 from isthmus.validation.tables import table_spec
 
+BROKEN_DEPENDENCY = "broken-dependency"
+
 
 def check_integration(
     project: Project, name: str
@@ -177,7 +179,18 @@ def _compile_mapping(
             )
         )
     loaded = project.entities.get(mapping.entity)
-    if loaded is None:
+    broken = project.unloaded_file("entity", mapping.entity)
+    if loaded is None and broken is not None:
+        problems.append(
+            Diagnostic(
+                BROKEN_DEPENDENCY,
+                f"mapping {name!r} writes entity {mapping.entity!r}, whose file {broken} "
+                "did not load",
+                locator.location((*base, "entity")),
+                hint=f"fix the errors reported for {broken}",
+            )
+        )
+    elif loaded is None:
         problems.append(
             Diagnostic(
                 "unknown-entity",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from isthmus.config.project import Project
-from isthmus.diagnostics import Diagnostic
+from isthmus.diagnostics import Diagnostic, has_errors
 from isthmus.validation.core_model import check_core_model
-from isthmus.validation.integration import check_integration
+from isthmus.validation.integration import BROKEN_DEPENDENCY, check_integration
 from isthmus.validation.models import CompiledIntegration
 
 
@@ -14,7 +16,9 @@ def validate_project(project: Project) -> list[Diagnostic]:
     found = [*project.diagnostics, *check_core_model(project)]
     for name in sorted(project.integrations):
         _, problems = check_integration(project, name)
-        found.extend(problems)
+        # The errors of a file that did not load are reported once, for that file; what
+        # depends on it would only repeat them.
+        found.extend(p for p in problems if p.code != BROKEN_DEPENDENCY)
     return _unique_sorted(found)
 
 
@@ -23,8 +27,28 @@ def check_for_run(
 ) -> tuple[CompiledIntegration | None, list[Diagnostic]]:
     """What a run of one integration must pass: the core model and the integration."""
     compiled, problems = check_integration(project, name)
-    problems = _unique_sorted([*check_core_model(project), *problems])
-    return compiled, problems
+    problems = [*check_core_model(project), *problems]
+    # A dependency that did not load: show the errors that stopped it, not just the fact.
+    broken = _broken_files(project, name)
+    problems += [
+        d for d in project.diagnostics if d.location is not None and d.location.file in broken
+    ]
+    problems = _unique_sorted(problems)
+    return (None if has_errors(problems) else compiled), problems
+
+
+def _broken_files(project: Project, name: str) -> set[Path]:
+    """Files of the templates and entities integration ``name`` needs that did not load."""
+    template_name = project.integrations[name].model.template_name
+    files = {project.unloaded_file("template", template_name)}
+    for loaded in project.templates.get(template_name, {}).values():
+        for mapping in loaded.model.mappings.values():
+            files.add(project.unloaded_file("entity", mapping.entity))
+    for entity in project.entities.values():
+        for spec in entity.model.fields.values():
+            if spec.referenced:
+                files.add(project.unloaded_file("entity", spec.referenced[0]))
+    return {f for f in files if f is not None}
 
 
 def _unique_sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -109,8 +109,11 @@ class RowPlan:
         exprs: list[pl.Expr] = []
         entity = self.mapping.entity
         for name, spec in entity.fields.items():
-            if name in self.mapping.fields or spec.required:
-                for check in field_checks(name, spec):
+            # A key field is required whether or not the core model says so: a row without
+            # its key cannot be written, and must be quarantined rather than fail the load.
+            required = spec.required or name in entity.primary_key
+            if name in self.mapping.fields or required:
+                for check in field_checks(name, spec, required=required):
                     if name in self.mapping.fields or check.rule == "required":
                         exprs.extend(self._flag(check))
         return exprs

@@ -85,12 +85,6 @@ def test_unknown_key_in_a_template_is_reported_at_the_key_with_the_close_allowed
     assert "allowed keys here: schedule, timezone" in found.hint
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/isthmus/config/project.py:114-118 drops a template that fails validation, so "
-    "src/isthmus/config/resolve.py:80-90 tells every integration using it that no file under "
-    "templates/ declares it (hint: 'templates in this project: none'), which is false",
-)
 def test_unknown_key_in_a_template_is_the_only_error_reported(demo: DemoProject) -> None:
     edit(demo.root, TEMPLATE, '  schedule: "*/30', '  schedul: "*/30')
 
@@ -126,12 +120,6 @@ def test_unknown_key_in_a_core_entity_is_reported_at_the_key_with_the_close_allo
     assert found.hint.startswith("did you mean 'max_length'?")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/isthmus/config/project.py:114-118 drops an entity that fails validation, so "
-    "src/isthmus/validation/integration.py:179-189 says the core model does not declare "
-    "'customer' and hints 'declare it in a file under core/', which it already is",
-)
 def test_unknown_key_in_a_core_entity_is_the_only_error_reported(demo: DemoProject) -> None:
     edit(
         demo.root,
@@ -239,6 +227,33 @@ def test_unknown_function_is_located_at_the_call_inside_the_expression(
     assert found.message == "unknown function 'trimm'"
     assert found.hint is not None
     assert found.hint.startswith("did you mean trim?")
+
+
+def test_problem_on_the_first_line_of_a_folded_expression_is_located_in_it(
+    demo: DemoProject,
+) -> None:
+    edit(demo.root, TEMPLATE, "lookup(trim(Status)", "lookup(trimm(Status)")
+
+    # The `status: >-` block starts on line 60 at column 9; `trimm` is seven characters in.
+    found = only(diagnose(demo.root), demo.root, "unknown-function", f"{TEMPLATE}:60:16")
+
+    assert found.message == "unknown function 'trimm'"
+
+
+def test_problem_on_a_later_line_of_a_folded_expression_is_located_on_that_line(
+    demo: DemoProject,
+) -> None:
+    edit(demo.root, TEMPLATE, "ignore_case=True)", "ignorecase=True)")
+    line = (demo.root / TEMPLATE).read_text(encoding="utf-8").splitlines()[61]
+
+    found = only(
+        diagnose(demo.root),
+        demo.root,
+        "bad-arguments",
+        f"{TEMPLATE}:62:{line.index('ignorecase') + 1}",
+    )
+
+    assert "'ignorecase'" in found.message
 
 
 def test_mapping_an_undeclared_core_field_is_reported_at_its_key(demo: DemoProject) -> None:
@@ -503,6 +518,21 @@ def test_override_removing_a_required_field_points_at_the_override_fields_key(
     assert "customer.full_name" in found.message
 
 
+def test_unknown_key_inside_an_override_points_at_the_override_line(demo: DemoProject) -> None:
+    edit(
+        demo.root,
+        GLOBEX,
+        "    contacts: {path: contacts.csv}\n",
+        "    contacts: {path: contacts.csv}\n  mappings:\n    contacts:\n      fieldz: {a: b}\n",
+    )
+
+    found = only(diagnose(demo.root), demo.root, "unknown-key", f"{GLOBEX}:17:7")
+
+    assert found.message == "unknown key 'fieldz' in mappings.contacts"
+    assert found.hint is not None
+    assert found.hint.startswith("did you mean 'fields'?")
+
+
 def test_problems_in_different_files_are_all_reported_in_one_call_in_file_order(
     demo: DemoProject,
 ) -> None:
@@ -575,12 +605,6 @@ def test_check_for_run_returns_none_and_the_errors_of_an_invalid_integration(
     assert other_problems == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/isthmus/validation/project.py:25-27 returns check_integration's compiled "
-    "integration even when the core-model checks it adds found errors; CompiledIntegration "
-    "promises 'every check passed'",
-)
 def test_check_for_run_returns_none_when_the_core_model_is_invalid(demo: DemoProject) -> None:
     edit(
         demo.root,
