@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from isthmus.config.errors import SecretError
-from isthmus.config.models import SECRET_REFERENCE
+from isthmus.config.models import SECRET_REFERENCE, Template
 
 
 class Secret:
@@ -49,6 +49,14 @@ def secret_names(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(secret_names(v) for v in value)) if value else set()
     return set()
+
+
+def template_secret_names(template: Template) -> set[str]:
+    """Every secret a template uses, in its source options or any stream's options."""
+    used = secret_names(template.source.options)
+    for stream in template.streams.values():
+        used |= secret_names(stream.connector_options)
+    return used
 
 
 def read_secret(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from isthmus.config.project import Project
-from isthmus.config.secrets import Secret, read_secret, secret_names
+from isthmus.config.secrets import Secret, read_secret, template_secret_names
 from isthmus.connectors.base import Destination, Source, SourceContext, StreamRequest, Transaction
 from isthmus.connectors.sql import SqlDestination
 from isthmus.diagnostics import has_errors
@@ -116,8 +116,7 @@ def _validated(project: Project, name: str) -> CompiledIntegration:
 def _secrets(
     project: Project, compiled: CompiledIntegration, environ: Mapping[str, str] | None
 ) -> dict[str, Secret]:
-    template = compiled.resolved.template
-    used = secret_names(template.source.options)
+    used = template_secret_names(compiled.resolved.template)
     bindings = compiled.resolved.integration.connection.secrets
     return {
         name: read_secret(name, bindings[name], base=project.root, environ=environ)

@@ -7,13 +7,17 @@ from pathlib import Path
 from isthmus.config.project import Project
 from isthmus.diagnostics import Diagnostic, has_errors
 from isthmus.validation.core_model import check_core_model
-from isthmus.validation.integration import BROKEN_DEPENDENCY, check_integration
+from isthmus.validation.integration import check_integration
 from isthmus.validation.models import CompiledIntegration
+from isthmus.validation.template import BROKEN_DEPENDENCY, check_template
 
 
 def validate_project(project: Project) -> list[Diagnostic]:
     """Every problem of the project, each once, in file order."""
     found = [*project.diagnostics, *check_core_model(project)]
+    for versions in project.templates.values():
+        for loaded in versions.values():
+            found.extend(p for p in check_template(project, loaded) if p.code != BROKEN_DEPENDENCY)
     for name in sorted(project.integrations):
         _, problems = check_integration(project, name)
         # The errors of a file that did not load are reported once, for that file; what
