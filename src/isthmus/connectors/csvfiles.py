@@ -46,7 +46,10 @@ def read_csv_batches(
     encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
     try:
         with path.open(encoding=encoding, newline="") as handle:
-            reader = csv.reader(handle, delimiter=options.delimiter, quotechar=options.quote)
+            # strict: a quote left open is an error, not a field that swallows the file.
+            reader = csv.reader(
+                handle, delimiter=options.delimiter, quotechar=options.quote, strict=True
+            )
             header = next(reader, None)
             if header is None:
                 raise SourceFileError(
@@ -108,21 +111,23 @@ def _batches(
     rows: list[list[str]] = []
     positions: list[int] = []
     malformed: list[MalformedRecord] = []
+    ended = reader.line_num  # a record starts on the line after the previous one ended
     for row in reader:
+        start, ended = ended + 1, reader.line_num
         if not row:
             continue
         if len(row) != width:
             malformed.append(
                 MalformedRecord(
                     origin,
-                    reader.line_num,
+                    start,
                     _raw(row, reader),
                     f"expected {width} fields as in the header, found {len(row)}",
                 )
             )
         else:
             rows.append(row)
-            positions.append(reader.line_num)
+            positions.append(start)
         if len(rows) + len(malformed) >= batch_size:
             yield _batch(rows, positions, malformed, columns, fields, origin)
             rows, positions, malformed = [], [], []

@@ -158,9 +158,10 @@ class SqlTransaction:
     def existing(self, table: TableSpec, column: str, tenant: str, values: pa.Array) -> pa.Array:
         target = self.destination.table_for(table)
         known = self.scratch.tables.get(lookup_table_name(table, column))
-        lookup = self._scratch_table(
-            known if known is not None else lookup_table(table, column, self.scratch)
-        )
+        with _classified(f"prepare a lookup in {table.name!r}"):
+            lookup = self._scratch_table(
+                known if known is not None else lookup_table(table, column, self.scratch)
+            )
         distinct = pl.Series(values).drop_nulls().unique().to_list()
         if not distinct:
             return pa.array([], values.type)

@@ -3,6 +3,7 @@ ever rendered through SQLAlchemy, which quotes them for the dialect."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +24,8 @@ from isthmus.connectors.base import TableSpec
 from isthmus.types import DataType, Kind
 
 STAGE_PREFIX = "isthmus_stage_"
+LOOKUP_PREFIX = "isthmus_lookup_"
+MAX_IDENTIFIER = 63
 
 
 def sql_type(data_type: DataType) -> TypeEngine[Any]:
@@ -39,18 +42,28 @@ def sql_type(data_type: DataType) -> TypeEngine[Any]:
     return types[data_type.kind]
 
 
+def short_name(prefix: str, *parts: str) -> str:
+    """A name of at most 63 characters (PostgreSQL's limit) that is unique per ``parts``:
+    readable when it fits, otherwise cut and suffixed with a hash of the whole."""
+    full = prefix + "_".join(parts)
+    if len(full) <= MAX_IDENTIFIER:
+        return full
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:10]
+    return f"{full[: MAX_IDENTIFIER - 11]}_{digest}"
+
+
 def core_table(spec: TableSpec, metadata: MetaData) -> Table:
     columns = [SqlColumn(c.name, sql_type(c.type), nullable=c.nullable) for c in spec.columns]
     return Table(
         spec.name,
         metadata,
         *columns,
-        PrimaryKeyConstraint(*spec.primary_key, name=f"pk_{spec.name}"),
+        PrimaryKeyConstraint(*spec.primary_key, name=short_name("pk_", spec.name)),
     )
 
 
 def stage_table_name(spec: TableSpec) -> str:
-    return f"{STAGE_PREFIX}{spec.name}"
+    return short_name(STAGE_PREFIX, spec.name)
 
 
 def stage_table(spec: TableSpec, metadata: MetaData) -> Table:
@@ -60,7 +73,7 @@ def stage_table(spec: TableSpec, metadata: MetaData) -> Table:
 
 
 def lookup_table_name(spec: TableSpec, column: str) -> str:
-    return f"{STAGE_PREFIX}{spec.name}_{column}_lookup"
+    return short_name(LOOKUP_PREFIX, spec.name, column)
 
 
 def lookup_table(spec: TableSpec, column: str, metadata: MetaData) -> Table:

@@ -182,6 +182,8 @@ class _Run:
             )
             transaction = self.destination.begin()
             checkpoints = self._run_mappings(transaction)
+            # Last word before committing: a run that lost its lease must not commit.
+            self._renew_lease(force=True)
             transaction.commit()
         except BaseException as exc:
             if transaction is not None:
@@ -295,9 +297,9 @@ class _Run:
             on_batch=self._renew_lease,
         )
 
-    def _renew_lease(self) -> None:
+    def _renew_lease(self, *, force: bool = False) -> None:
         now = self.clock.monotonic()
-        if now - self.last_renewal > LEASE_TTL.total_seconds() / 3:
+        if force or now - self.last_renewal > LEASE_TTL.total_seconds() / 3:
             self.store.renew_lease(
                 self.compiled.name, run_id=self.run_id, now=self.clock.now(), ttl=LEASE_TTL
             )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from isthmus.errors import LeaseHeldError, StoreError, TerminalError
 
-__all__ = ["LeaseHeldError", "StoreError", "StoreUnavailableError"]
+__all__ = ["LeaseHeldError", "LeaseLostError", "StoreError", "StoreUnavailableError"]
 
 
 class StoreUnavailableError(StoreError, TerminalError):
     """The state store's database cannot be opened or migrated."""
+
+
+class LeaseLostError(StoreError, TerminalError):
+    """A run's lease expired and another run took it: the first run must not commit."""

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert,
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import SQLAlchemyError
 
-from isthmus.store.errors import LeaseHeldError, StoreUnavailableError
+from isthmus.store.errors import LeaseHeldError, LeaseLostError, StoreUnavailableError
 from isthmus.store.models import (
     QuarantineEntry,
     ReasonGroup,
@@ -54,18 +54,26 @@ class StateStore:
 
     @classmethod
     def open(cls, url: str) -> StateStore:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             store = cls(engine)
             store.migrate()
-        except SQLAlchemyError as exc:
+        except ImportError as exc:
             raise StoreUnavailableError(
-                f"cannot open the state store at {_safe_url(url)}: {exc.__class__.__name__}: "
-                f"{str(exc.orig) if hasattr(exc, 'orig') else exc}",
+                f"cannot open the state store at {_safe_url(url)}: its database driver "
+                f"({exc.name}) is not installed",
+                hint="install the driver (for PostgreSQL: pip install 'isthmus[postgres]') or "
+                "use a sqlite:/// URL",
+            ) from exc
+        except (SQLAlchemyError, OSError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise StoreUnavailableError(
+                f"cannot open the state store at {_safe_url(url)}: {type(exc).__name__}: "
+                f"{str(detail).splitlines()[0]}",
                 hint="check state.database in isthmus.yaml and that the database is reachable",
             ) from exc
         return store
@@ -106,7 +114,7 @@ class StateStore:
                     status=RunStatus.RUNNING.value,
                     committed=False,
                     owner=owner,
-                    started_at=started_at,
+                    started_at=_utc(started_at),
                 )
             )
             key = result.inserted_primary_key
@@ -133,7 +141,7 @@ class StateStore:
                 .values(
                     status=status.value,
                     committed=committed,
-                    finished_at=finished_at,
+                    finished_at=_utc(finished_at),
                     duration_s=duration_s,
                     error=error,
                     error_class=error_class,
@@ -265,7 +273,7 @@ class StateStore:
                         mapping=mapping,
                         token=json.dumps(token, sort_keys=True),
                         run_id=run_id,
-                        updated_at=at,
+                        updated_at=_utc(at),
                     )
                 )
 
@@ -278,7 +286,7 @@ class StateStore:
         with self.engine.begin() as connection:
             connection.execute(
                 delete(leases).where(
-                    and_(leases.c.integration == integration, leases.c.expires_at < now)
+                    and_(leases.c.integration == integration, leases.c.expires_at < _utc(now))
                 )
             )
             holder = connection.execute(
@@ -290,15 +298,15 @@ class StateStore:
                         integration=integration,
                         run_id=run_id,
                         owner=owner,
-                        acquired_at=now,
-                        expires_at=now + ttl,
+                        acquired_at=_utc(now),
+                        expires_at=_utc(now + ttl),
                     )
                 )
                 return
+        until = _aware(holder.expires_at)
         raise LeaseHeldError(
             f"integration {integration!r} is already running: run {holder.run_id} "
-            f"(owner {holder.owner}) holds its lease until {_aware(holder.expires_at):%H:%M:%S}"
-            " UTC",
+            f"(owner {holder.owner}) holds its lease until {until:%H:%M:%S} UTC",
             holder_run_id=int(holder.run_id),
             hint=f"wait for run {holder.run_id} to finish; a lease whose owner died expires "
             "on its own",
@@ -307,12 +315,24 @@ class StateStore:
     def renew_lease(
         self, integration: str, *, run_id: int, now: dt.datetime, ttl: dt.timedelta
     ) -> None:
+        """Extend the lease; raise LeaseLostError if it expired and another run took it."""
         with self.engine.begin() as connection:
-            connection.execute(
+            result = connection.execute(
                 update(leases)
                 .where(and_(leases.c.integration == integration, leases.c.run_id == run_id))
-                .values(expires_at=now + ttl)
+                .values(expires_at=_utc(now + ttl))
             )
+            if result.rowcount == 1:
+                return
+            holder = connection.execute(
+                select(leases).where(leases.c.integration == integration)
+            ).first()
+        taken = f"run {holder.run_id} holds it now" if holder else "nobody holds it now"
+        raise LeaseLostError(
+            f"run {run_id} lost its lease on integration {integration!r} ({taken}); it must "
+            "not commit",
+            hint="the run was slower than its lease; it is rolled back and can be run again",
+        )
 
     def release_lease(self, integration: str, *, run_id: int) -> None:
         with self.engine.begin() as connection:
@@ -323,9 +343,14 @@ class StateStore:
             )
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Every time is stored as UTC: SQLite keeps no offset, so one must not be needed."""
+    return value.astimezone(dt.UTC)
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; everything isthmus stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    """SQLite hands back naive datetimes, PostgreSQL ones in the session's zone: UTC both."""
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _safe_url(url: str) -> str:
@@ -391,7 +416,7 @@ def _quarantine_values(entry: QuarantineEntry) -> dict[str, Any]:
         "value": entry.value,
         "message": entry.message,
         "record": entry.record,
-        "created_at": entry.created_at,
+        "created_at": _utc(entry.created_at),
     }
 
 

@@ -1,0 +1,106 @@
+"""The SQL destination on SQLite (a file in tmp_path); the behaviours themselves live in
+``support_destinations`` and run on PostgreSQL too (tests/integration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import support_destinations as behaviours
+from isthmus.connectors import SqlDestination, WriteMode
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'core.db'}"
+
+
+def test_prepare_creates_tables_with_every_column_type(url: str) -> None:
+    behaviours.prepare_creates_tables_with_every_column_type(url)
+
+
+def test_prepare_without_create_refuses_a_missing_table_naming_it(url: str) -> None:
+    behaviours.prepare_without_create_refuses_a_missing_table_naming_it(url)
+
+
+def test_prepare_refuses_a_live_table_missing_a_column_naming_it(url: str) -> None:
+    behaviours.prepare_refuses_a_live_table_missing_a_column_naming_it(url)
+
+
+def test_prepare_refuses_a_live_column_of_another_type_naming_it(url: str) -> None:
+    behaviours.prepare_refuses_a_live_column_of_another_type_naming_it(url)
+
+
+def test_upsert_inserts_then_updates_with_counts(url: str) -> None:
+    behaviours.upsert_inserts_then_updates_with_counts(url)
+
+
+def test_upsert_of_a_key_only_table_counts_existing_rows_as_updated(url: str) -> None:
+    behaviours.upsert_of_a_key_only_table_counts_existing_rows_as_updated(url)
+
+
+def test_upsert_leaves_another_tenants_row_with_the_same_id_alone(url: str) -> None:
+    behaviours.upsert_leaves_another_tenants_row_with_the_same_id_alone(url)
+
+
+def test_values_round_trip_exactly(url: str) -> None:
+    behaviours.values_round_trip_exactly(url)
+
+
+def test_append_inserts_new_rows_and_counts_them(url: str) -> None:
+    behaviours.append_inserts_new_rows_and_counts_them(url)
+
+
+def test_append_of_an_existing_key_raises_destination_error_with_hint(url: str) -> None:
+    behaviours.append_of_an_existing_key_raises_destination_error_with_hint(url)
+
+
+def test_replace_removes_only_the_tenants_rows_and_only_on_the_first_write(url: str) -> None:
+    behaviours.replace_removes_only_the_tenants_rows_and_only_on_the_first_write(url)
+
+
+def test_existing_returns_only_values_present_for_the_tenant(url: str) -> None:
+    behaviours.existing_returns_only_values_present_for_the_tenant(url)
+
+
+def test_rollback_leaves_the_table_exactly_as_before(url: str) -> None:
+    behaviours.rollback_leaves_the_table_exactly_as_before(url)
+
+
+def test_commit_makes_rows_visible_to_a_new_connection(url: str) -> None:
+    behaviours.commit_makes_rows_visible_to_a_new_connection(url)
+
+
+def test_transactions_in_sequence_work_and_leave_no_staging_tables(url: str) -> None:
+    behaviours.transactions_in_sequence_work_and_leave_no_staging_tables(url)
+
+
+def test_a_failed_write_rolled_back_leaves_the_destination_usable(url: str) -> None:
+    behaviours.a_failed_write_rolled_back_leaves_the_destination_usable(url)
+
+
+def test_reserved_and_quoted_names_are_quoted_and_do_not_inject(url: str) -> None:
+    behaviours.reserved_and_quoted_names_are_quoted_and_do_not_inject(url)
+
+
+def test_table_named_as_long_as_the_core_model_allows_works(url: str) -> None:
+    behaviours.table_named_as_long_as_the_core_model_allows_works(url)
+
+
+def test_reference_lookup_on_ordinary_long_names_works(url: str) -> None:
+    behaviours.reference_lookup_on_ordinary_long_names_works(url)
+
+
+def test_sqlite_destination_creates_the_database_folder(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nested/deeper/core.db'}"
+    destination = SqlDestination(url)
+    try:
+        destination.prepare([behaviours.THING], create=True)
+    finally:
+        destination.close()
+    assert (tmp_path / "nested/deeper/core.db").is_file()
+
+
+def test_sql_destination_supports_every_write_mode() -> None:
+    assert SqlDestination.write_modes == frozenset(WriteMode)
