@@ -11,7 +11,7 @@ SHELL := /bin/bash
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade "pip>=24.2"
+	$(PIP) install "pip==26.3"
 
 $(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -349,9 +350,10 @@ def demo_written(folder: Path, tenants: Sequence[str]) -> None:
 
 
 def demo_next_steps(folder: Path, integrations: Sequence[str]) -> None:
+    # Name the command by its full path when it is not on PATH (e.g. inside .venv/bin).
+    beside = Path(sys.executable).parent / "isthmus"
+    command = "isthmus" if shutil.which("isthmus") or not beside.exists() else str(beside)
     out.print(Text("next steps:", style="bold"))
     out.print(f"  cd {folder}")
-    out.print("  isthmus validate")
-    out.print(f"  isthmus run {integrations[0]}")
-    out.print("  isthmus runs")
-    out.print("  isthmus docs --out site")
+    for step in ("validate", f"run {integrations[0]}", "runs", "docs --out site"):
+        out.print(f"  {command} {step}")
