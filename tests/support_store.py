@@ -35,7 +35,15 @@ from isthmus.store.store import MIGRATIONS
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, 123_456, tzinfo=UTC)
 TTL = dt.timedelta(minutes=5)
-STATE_TABLES = {"runs", "stream_runs", "quarantine", "checkpoints", "leases"}
+STATE_TABLES = {
+    "runs",
+    "stream_runs",
+    "run_attempts",
+    "quarantine",
+    "checkpoints",
+    "leases",
+    "schedules",
+}
 
 
 @contextmanager

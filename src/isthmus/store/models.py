@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -45,6 +46,9 @@ runs = Table(
     Column("error", Text),
     Column("error_class", String(16)),
     Column("hint", Text),
+    Column("note", Text),
+    Column("cancel_requested", Boolean, nullable=False, server_default=false()),
+    Column("heartbeat_at", DateTime(timezone=True)),
     Index("ix_runs_integration_started", "integration", "started_at"),
 )
 
@@ -66,7 +70,24 @@ stream_runs = Table(
     Column("skipped", Integer, nullable=False, default=0),
     Column("duration_s", Float),
     Column("error", Text),
+    Column("deleted", Integer, nullable=False, server_default="0"),
+    Column("drift", Text),
     Index("ix_stream_runs_run", "run_id"),
+)
+
+run_attempts = Table(
+    "run_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("scope", String(63), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("error", Text),
+    Column("error_class", String(16)),
+    Column("wait_s", Float),
+    Index("ix_run_attempts_run", "run_id"),
 )
 
 quarantine = Table(
@@ -88,6 +109,8 @@ quarantine = Table(
     Column("message", Text, nullable=False),
     Column("record", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("resolved_run_id", Integer),
     Index("ix_quarantine_run_rule", "run_id", "rule", "field"),
     Index("ix_quarantine_integration", "integration", "created_at"),
 )
@@ -110,6 +133,19 @@ leases = Table(
     Column("owner", String(255), nullable=False),
     Column("acquired_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("integration", String(63), primary_key=True),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("paused_reason", Text),
+    Column("paused_at", DateTime(timezone=True)),
+    Column("next_run_at", DateTime(timezone=True)),
+    Column("last_run_id", Integer),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
 )
 
 
@@ -147,6 +183,21 @@ class StreamRecord:
     skipped: int = 0
     duration_s: float | None = None
     error: str | None = None
+    deleted: int = 0
+    drift: dict[str, list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One try of a run's unit of commit; transient failures are retried in new attempts."""
+
+    attempt: int
+    scope: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    error: str | None
+    error_class: str | None
+    wait_s: float | None
 
 
 @dataclass(frozen=True)
@@ -168,6 +219,9 @@ class RunRecord:
     error_class: str | None
     hint: str | None
     streams: tuple[StreamRecord, ...] = field(default=())
+    note: str | None = None
+    cancel_requested: bool = False
+    attempts: tuple[AttemptRecord, ...] = field(default=())
 
     def total(self, name: str) -> int:
         """A count summed over the run's streams, e.g. ``total("rejected")``."""
@@ -194,6 +248,25 @@ class QuarantineEntry:
     record: str
     created_at: dt.datetime
     id: int | None = None
+    status: str = "open"
+    resolved_run_id: int | None = None
+
+
+class QuarantineStatus(StrEnum):
+    OPEN = "open"  # still to be fixed
+    RESOLVED = "resolved"  # loaded by a later replay
+    SUPERSEDED = "superseded"  # replayed and rejected again: the replay's entry is open
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    integration: str
+    paused: bool
+    paused_reason: str | None
+    paused_at: dt.datetime | None
+    next_run_at: dt.datetime | None
+    last_run_id: int | None
+    consecutive_failures: int
 
 
 @dataclass(frozen=True)
