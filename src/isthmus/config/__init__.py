@@ -10,12 +10,12 @@ from isthmus.config.models import (
     Owner,
     ProjectFile,
     Stream,
-    Sync,
     Template,
 )
 from isthmus.config.project import Loaded, Project, load_project
 from isthmus.config.resolve import ResolvedIntegration, resolve
 from isthmus.config.secrets import Secret
+from isthmus.config.sync import Sync
 from isthmus.config.versions import Version, VersionRange
 
 __all__ = [

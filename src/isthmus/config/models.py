@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from isthmus.config.durations import Duration
+from isthmus.config.sync import Sync
 from isthmus.types import DataType, parse_type
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
@@ -92,6 +94,19 @@ class StateStoreSettings(Model):
     )
 
 
+class QuarantineSettings(Model):
+    retention_days: int = Field(
+        30, ge=1, description="The scheduler deletes quarantined records older than this."
+    )
+
+
+class SchedulerSettings(Model):
+    tick: Duration = Field("5s", description="How often the scheduler looks for due runs.")
+    max_concurrent_runs: int = Field(
+        1, ge=1, le=64, description="Runs the scheduler keeps going at the same time."
+    )
+
+
 class ProjectFile(Model):
     project: Name = Field(description="The project's name.")
     description: str = Field("", description="What this project integrates, in a sentence.")
@@ -99,6 +114,12 @@ class ProjectFile(Model):
         description="The core product's database that integrations write to."
     )
     state: StateStoreSettings = Field(description="Where isthmus keeps its own state.")
+    quarantine: QuarantineSettings = Field(
+        default_factory=QuarantineSettings, description="How long rejected records are kept."
+    )
+    scheduler: SchedulerSettings = Field(
+        default_factory=SchedulerSettings, description="How `isthmus scheduler` runs."
+    )
     secrets: dict[Identifier, str] = Field(
         default_factory=dict,
         description="Secrets the project file's URLs use as ${secret:NAME}: NAME -> env:VAR or "
@@ -245,22 +266,18 @@ class Mapping(Model):
         description="Core field -> mapping expression over the stream's fields.",
         examples=[{"email": "lower(trim(Email))"}],
     )
-
-
-class Sync(Model):
-    schedule: str | None = Field(
-        None, description="When to run: a cron expression.", examples=["*/30 * * * *"]
+    cursor_field: Identifier | None = Field(
+        None,
+        description="A core field that orders versions of a row (e.g. updated_at): an upsert "
+        "never replaces a row with an older version; an older record is skipped.",
     )
-    timezone: str = Field("UTC", description="The timezone the schedule is read in.")
-    max_rejected_fraction: float = Field(
-        0.0,
-        ge=0.0,
-        le=1.0,
-        description="A stream that rejects more than this fraction of what it read fails the "
-        "run, which is then rolled back.",
+    deletes: Literal["none", "soft", "hard"] = Field(
+        "none",
+        description="On a full read, rows of the tenant the source no longer has: keep them "
+        "(none), set their deleted_field (soft), or delete them (hard).",
     )
-    batch_size: int = Field(
-        10_000, ge=1, le=1_000_000, description="Records per batch: bounds the memory a run uses."
+    deleted_field: Identifier = Field(
+        "deleted_at", description="The timestamp field soft deletes set."
     )
 
 

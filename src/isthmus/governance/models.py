@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from isthmus.config.documents import PathKey
-from isthmus.config.models import CoreField, Owner, Sync
+from isthmus.config.models import CoreField, Owner
+from isthmus.config.sync import Sync
 from isthmus.diagnostics import Diagnostic
 from isthmus.types import DataType, Kind
 

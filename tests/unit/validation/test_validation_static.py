@@ -82,7 +82,7 @@ def test_unknown_key_in_a_template_is_reported_at_the_key_with_the_close_allowed
     assert found.message == "unknown key 'schedul' in sync"
     assert found.hint is not None
     assert found.hint.startswith("did you mean 'schedule'?")
-    assert "allowed keys here: schedule, timezone" in found.hint
+    assert "allowed keys here: schedule, interval, timezone" in found.hint
 
 
 def test_unknown_key_in_a_template_is_the_only_error_reported(demo: DemoProject) -> None:
