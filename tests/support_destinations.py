@@ -343,7 +343,7 @@ def append_of_an_existing_key_raises_destination_error_with_hint(url: str) -> No
     assert content(url) == before
 
 
-def replace_removes_only_the_tenants_rows_and_only_on_the_first_write(url: str) -> None:
+def replace_swaps_in_the_staged_rows_of_one_tenant_when_the_stream_finishes(url: str) -> None:
     destination = prepared(url)
     try:
         write_committed(
@@ -351,33 +351,32 @@ def replace_removes_only_the_tenants_rows_and_only_on_the_first_write(url: str) 
         )
         write_committed(destination, [row("acme", "1", "old"), row("acme", "2", "old")])
         transaction = destination.begin()
-        first = transaction.write(
-            THING, arrow(THING, [row("acme", "3", "new")]), WriteMode.REPLACE, "acme"
+        staged = transaction.write(
+            THING,
+            arrow(THING, [row("acme", "1", "new"), row("acme", "3", "new")]),
+            WriteMode.REPLACE,
+            "acme",
         )
-        second = transaction.write(
-            THING, arrow(THING, [row("acme", "4", "new")]), WriteMode.REPLACE, "acme"
-        )
+        transaction.write(THING, arrow(THING, [row("acme", "4", "new")]), WriteMode.REPLACE, "acme")
+        # Nothing is replaced before the stream finishes: readers never see half of it.
+        assert staged == WriteResult()
+        swapped = transaction.finish(THING, WriteMode.REPLACE, "acme", None)
         transaction.commit()
-        assert first == WriteResult(inserted=1, deleted=2)
-        assert second == WriteResult(inserted=1, deleted=0)
+        assert swapped == WriteResult(inserted=2, updated=1, deleted=1)
         assert [(r[0], r[1], r[2]) for r in content(url)] == [
+            ("acme", "1", "new"),
             ("acme", "3", "new"),
             ("acme", "4", "new"),
             ("other", "1", "theirs"),
             ("other", "9", "theirs"),
         ]
-        # A later transaction's first replace removes the tenant's rows again.
-        transaction = destination.begin()
-        third = transaction.write(
-            THING, arrow(THING, [row("acme", "5", "newer")]), WriteMode.REPLACE, "acme"
-        )
-        transaction.commit()
-        assert third == WriteResult(inserted=1, deleted=2)
         # Replacing with no rows empties the tenant, still sparing the other one.
         transaction = destination.begin()
-        emptied = transaction.write(THING, arrow(THING, []), WriteMode.REPLACE, "acme")
+        transaction.write(THING, arrow(THING, []), WriteMode.REPLACE, "acme")
+        emptied = transaction.finish(THING, WriteMode.REPLACE, "acme", None)
         transaction.commit()
-        assert emptied == WriteResult(deleted=1)
+        assert emptied == WriteResult(deleted=3)
+        assert [r[0] for r in content(url)] == ["other", "other"]
     finally:
         destination.close()
     assert [(r[0], r[1]) for r in content(url)] == [("other", "1"), ("other", "9")]
@@ -547,12 +546,13 @@ def reserved_and_quoted_names_are_quoted_and_do_not_inject(url: str) -> None:
         )
         found = transaction.existing(AWKWARD, 'we"ird', "acme", pa.array(["k1", "k;3", "nope"]))
         found_text = transaction.existing(AWKWARD, "x--y", "acme", pa.array(["2:x--y", "x"]))
-        replaced = transaction.write(
+        transaction.write(
             INJECTION,
             arrow(INJECTION, [{"group": "acme", "table": "t"}]),
             WriteMode.REPLACE,
             "acme",
         )
+        replaced = transaction.finish(INJECTION, WriteMode.REPLACE, "acme", None)
         transaction.commit()
         assert (first, second, appended) == (
             WriteResult(inserted=2),
@@ -565,7 +565,7 @@ def reserved_and_quoted_names_are_quoted_and_do_not_inject(url: str) -> None:
         assert staging_tables(destination) == []
     finally:
         destination.close()
-    assert table_names(url) == {"order", 'a;drop table "order"; --'}
+    assert table_names(url) == {"order", 'a;drop table "order"; --', "isthmus_checkpoints"}
     assert content(url, "order") == sorted(
         (
             tuple(r.values())

@@ -60,9 +60,14 @@ class IsthmusError(Exception):
 
 
 class TransientError(IsthmusError):
-    """Mixin: the same operation may succeed if tried again."""
+    """Mixin: the same operation may succeed if tried again.
+
+    ``retry_after`` is how long the far side asked us to wait (an HTTP Retry-After), if it
+    said; the engine waits at least that long before the next try.
+    """
 
     error_class = ErrorClass.TRANSIENT
+    retry_after: float | None = None
 
 
 class TerminalError(IsthmusError):

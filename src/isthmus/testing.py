@@ -19,6 +19,8 @@ import polars as pl
 import pyarrow as pa
 
 from isthmus.connectors.base import (
+    Checkpoint,
+    DeletePolicy,
     Destination,
     SourceBatch,
     StreamRequest,
@@ -33,6 +35,7 @@ __all__ = [
     "FailingDestination",
     "FakeClock",
     "InjectedError",
+    "InjectedTransientError",
     "MemoryDestination",
     "MemorySource",
 ]
@@ -94,11 +97,14 @@ class MemorySource:
 
 
 @dataclass
-class _Tables:
+class _State:
     rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    checkpoints: dict[tuple[str, str], Checkpoint] = field(default_factory=dict)
 
-    def copy(self) -> _Tables:
-        return _Tables({name: dict(rows) for name, rows in self.rows.items()})
+    def copy(self) -> _State:
+        return _State(
+            {name: dict(rows) for name, rows in self.rows.items()}, dict(self.checkpoints)
+        )
 
 
 class MemoryDestination:
@@ -107,39 +113,48 @@ class MemoryDestination:
     write_modes = frozenset({WriteMode.APPEND, WriteMode.UPSERT, WriteMode.REPLACE})
 
     def __init__(self) -> None:
-        self.tables = _Tables()
+        self.state = _State()
         self.specs: dict[str, TableSpec] = {}
+        self.commits = 0
 
     def prepare(self, tables: Sequence[TableSpec], *, create: bool) -> None:
         for spec in tables:
             self.specs[spec.name] = spec
-            self.tables.rows.setdefault(spec.name, {})
+            self.state.rows.setdefault(spec.name, {})
 
     def begin(self) -> MemoryTransaction:
         return MemoryTransaction(self)
+
+    def checkpoint(self, integration: str, stream: str) -> Checkpoint | None:
+        return self.state.checkpoints.get((integration, stream))
+
+    def reset_checkpoints(self, integration: str, stream: str | None) -> int:
+        keys = [k for k in self.state.checkpoints if k[0] == integration and stream in (None, k[1])]
+        for key in keys:
+            del self.state.checkpoints[key]
+        return len(keys)
 
     def close(self) -> None:
         return None
 
     def rows(self, table: str) -> list[dict[str, Any]]:
-        return list(self.tables.rows.get(table, {}).values())
+        return list(self.state.rows.get(table, {}).values())
 
 
 class MemoryTransaction:
     def __init__(self, destination: MemoryDestination) -> None:
         self.destination = destination
-        self.working = destination.tables.copy()
-        self.replaced: set[str] = set()
+        self.working = destination.state.copy()
+        self.staged: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+        self.seen: dict[str, set[tuple[Any, ...]]] = {}
 
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
+        if mode is WriteMode.REPLACE:
+            staged = self.staged.setdefault(table.name, {})
+            for row in rows.to_pylist():
+                staged[_key(table, row)] = row
+            return WriteResult()
         stored = self.working.rows.setdefault(table.name, {})
-        deleted = 0
-        if mode is WriteMode.REPLACE and table.name not in self.replaced:
-            mine = [k for k, row in stored.items() if row[table.tenant_key] == tenant]
-            for key in mine:
-                del stored[key]
-            deleted = len(mine)
-            self.replaced.add(table.name)
         inserted = updated = 0
         for row in rows.to_pylist():
             key = tuple(row[k] for k in table.primary_key)
@@ -148,7 +163,37 @@ class MemoryTransaction:
             updated += key in stored
             inserted += key not in stored
             stored[key] = row
-        return WriteResult(inserted=inserted, updated=updated, deleted=deleted)
+        return WriteResult(inserted=inserted, updated=updated)
+
+    def mark_seen(self, table: TableSpec, tenant: str, keys: pa.Table) -> None:
+        seen = self.seen.setdefault(table.name, set())
+        seen.update(tuple(row[k] for k in table.row_key) for row in keys.to_pylist())
+
+    def finish(
+        self, table: TableSpec, mode: WriteMode, tenant: str, deletes: DeletePolicy | None
+    ) -> WriteResult:
+        stored = self.working.rows.setdefault(table.name, {})
+        mine = {k: r for k, r in stored.items() if r[table.tenant_key] == tenant}
+        if mode is WriteMode.REPLACE:
+            staged = self.staged.pop(table.name, {})
+            kept = sum(1 for row in staged.values() if _full_key(table, row) in mine)
+            for key in mine:
+                del stored[key]
+            for row in staged.values():
+                stored[_full_key(table, row)] = row
+            return WriteResult(inserted=len(staged) - kept, updated=kept, deleted=len(mine) - kept)
+        if deletes is None:
+            return WriteResult()
+        seen = self.seen.pop(table.name, set())
+        gone = [k for k, r in mine.items() if _key(table, r) not in seen]
+        if deletes.mode == "hard":
+            for key in gone:
+                del stored[key]
+            return WriteResult(deleted=len(gone))
+        marked = [k for k in gone if stored[k][deletes.field] is None]
+        for key in marked:
+            stored[key] = {**stored[key], deletes.field: deletes.at}
+        return WriteResult(deleted=len(marked))
 
     def existing(self, table: TableSpec, column: str, tenant: str, values: pa.Array) -> pa.Array:
         present = {
@@ -158,11 +203,38 @@ class MemoryTransaction:
         }
         return pa.array([v for v in set(values.to_pylist()) if v in present], values.type)
 
+    def lookup(
+        self, table: TableSpec, tenant: str, keys: pa.Table, columns: Sequence[str]
+    ) -> pa.Table:
+        wanted = [*table.row_key, *(c for c in columns if c not in table.row_key)]
+        asked = {tuple(row[k] for k in table.row_key) for row in keys.to_pylist()}
+        rows = [
+            {c: row[c] for c in wanted}
+            for row in self.working.rows.get(table.name, {}).values()
+            if row[table.tenant_key] == tenant and _key(table, row) in asked
+        ]
+        schema = {c: table.column(c).type.to_polars() for c in wanted}
+        return pl.DataFrame(rows, schema=schema).to_arrow()
+
+    def save_checkpoint(
+        self, integration: str, stream: str, token: Checkpoint, run_id: int
+    ) -> None:
+        self.working.checkpoints[(integration, stream)] = token
+
     def commit(self) -> None:
-        self.destination.tables = self.working
+        self.destination.state = self.working
+        self.destination.commits += 1
 
     def rollback(self) -> None:
-        self.working = _Tables()
+        self.working = _State()
+
+
+def _key(table: TableSpec, row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[k] for k in table.row_key)
+
+
+def _full_key(table: TableSpec, row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[k] for k in table.primary_key)
 
 
 class InjectedError(DestinationError):
@@ -174,13 +246,32 @@ class InjectedTransientError(InjectedError, TransientError):
 
 
 class FailingDestination:
-    """Delegates to ``inner`` but raises on the ``fail_on_write``-th write (1-based)."""
+    """Delegates to ``inner`` but raises on chosen calls, to prove what a failure leaves.
 
-    def __init__(self, inner: Destination, *, fail_on_write: int, transient: bool = False):
+    ``fail_on_write``: the n-th write (1-based, counted over the destination's life) raises;
+    ``fail_on_commit``: the n-th commit raises before committing; ``transient``: the failure
+    is a TransientError (the engine retries it); ``times``: how many failures to inject in
+    all (then it behaves).
+    """
+
+    def __init__(
+        self,
+        inner: Destination,
+        *,
+        fail_on_write: int | None = None,
+        fail_on_commit: int | None = None,
+        transient: bool = False,
+        times: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
         self.inner = inner
         self.fail_on_write = fail_on_write
+        self.fail_on_commit = fail_on_commit
         self.transient = transient
+        self.remaining = times
+        self.retry_after = retry_after
         self.writes = 0
+        self.commits = 0
         self.write_modes = inner.write_modes
 
     def prepare(self, tables: Sequence[TableSpec], *, create: bool) -> None:
@@ -189,8 +280,25 @@ class FailingDestination:
     def begin(self) -> Transaction:
         return _FailingTransaction(self, self.inner.begin())
 
+    def checkpoint(self, integration: str, stream: str) -> Checkpoint | None:
+        return self.inner.checkpoint(integration, stream)
+
+    def reset_checkpoints(self, integration: str, stream: str | None) -> int:
+        return self.inner.reset_checkpoints(integration, stream)
+
     def close(self) -> None:
         self.inner.close()
+
+    def maybe_fail(self, what: str, count: int, wanted: int | None) -> None:
+        if wanted is None or count != wanted or self.remaining <= 0:
+            return
+        self.remaining -= 1
+        message = f"injected failure on {what} {count}"
+        if self.transient:
+            transient = InjectedTransientError(message)
+            transient.retry_after = self.retry_after
+            raise transient
+        raise InjectedError(message)
 
 
 class _FailingTransaction:
@@ -201,15 +309,35 @@ class _FailingTransaction:
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
         self.owner.writes += 1
         result = self.inner.write(table, rows, mode, tenant)
-        if self.owner.writes == self.owner.fail_on_write:
-            kind = InjectedTransientError if self.owner.transient else InjectedError
-            raise kind(f"injected failure on write {self.owner.writes} to {table.name}")
+        self.owner.maybe_fail(
+            f"write to {table.name}, write", self.owner.writes, self.owner.fail_on_write
+        )
         return result
+
+    def mark_seen(self, table: TableSpec, tenant: str, keys: pa.Table) -> None:
+        self.inner.mark_seen(table, tenant, keys)
+
+    def finish(
+        self, table: TableSpec, mode: WriteMode, tenant: str, deletes: DeletePolicy | None
+    ) -> WriteResult:
+        return self.inner.finish(table, mode, tenant, deletes)
 
     def existing(self, table: TableSpec, column: str, tenant: str, values: pa.Array) -> pa.Array:
         return self.inner.existing(table, column, tenant, values)
 
+    def lookup(
+        self, table: TableSpec, tenant: str, keys: pa.Table, columns: Sequence[str]
+    ) -> pa.Table:
+        return self.inner.lookup(table, tenant, keys, columns)
+
+    def save_checkpoint(
+        self, integration: str, stream: str, token: Checkpoint, run_id: int
+    ) -> None:
+        self.inner.save_checkpoint(integration, stream, token, run_id)
+
     def commit(self) -> None:
+        self.owner.commits += 1
+        self.owner.maybe_fail("commit", self.owner.commits, self.owner.fail_on_commit)
         self.inner.commit()
 
     def rollback(self) -> None:

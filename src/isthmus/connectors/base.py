@@ -9,6 +9,7 @@ declared schemas and table definitions, so a new connector only implements these
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -70,6 +71,9 @@ class SourceBatch:
     checkpoint: Checkpoint | None
     malformed: tuple[MalformedRecord, ...] = ()
     bytes_read: int = 0
+    # Top-level field names the source saw in this batch (None when it cannot tell); the
+    # engine compares them with the declared schema to detect drift.
+    observed_fields: frozenset[str] | None = None
 
 
 class Source(Protocol):
@@ -112,12 +116,29 @@ class TableSpec:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def row_key(self) -> list[str]:
+        """The primary key without the tenant key: what identifies a row within a tenant."""
+        return [k for k in self.primary_key if k != self.tenant_key]
+
 
 @dataclass(frozen=True)
 class WriteResult:
+    """What one write or one stream finish did. ``inserted`` counts keys that did not exist
+    before; ``deleted`` rows removed or marked deleted."""
+
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
+
+
+@dataclass(frozen=True)
+class DeletePolicy:
+    """What to do, when a stream finishes a full read, with the tenant's rows it never saw."""
+
+    mode: str  # "soft" sets ``field`` to ``at``; "hard" deletes the row
+    field: str
+    at: dt.datetime
 
 
 class Transaction(Protocol):
@@ -126,13 +147,34 @@ class Transaction(Protocol):
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
         """Write rows of one tenant. ``rows`` has every column of ``table``, keys unique.
 
-        Under REPLACE the first write of a table in this transaction removes the tenant's
-        other rows; rows of other tenants are never touched.
+        Under UPSERT, rows replace the rows with the same key; under APPEND, a key that exists
+        is an error; under REPLACE, rows are staged until :meth:`finish` swaps them in. Rows of
+        other tenants are never touched.
         """
+
+    def mark_seen(self, table: TableSpec, tenant: str, keys: pa.Table) -> None:
+        """Remember keys a full read met (loaded or not), for delete propagation."""
+
+    def finish(
+        self, table: TableSpec, mode: WriteMode, tenant: str, deletes: DeletePolicy | None
+    ) -> WriteResult:
+        """End a stream: swap staged rows in (REPLACE) and propagate deletes of keys not
+        seen. Called once per stream, after its last write."""
 
     def existing(self, table: TableSpec, column: str, tenant: str, values: pa.Array) -> pa.Array:
         """Which of ``values`` exist in ``column`` among the tenant's rows, as seen inside
         this transaction."""
+
+    def lookup(
+        self, table: TableSpec, tenant: str, keys: pa.Table, columns: Sequence[str]
+    ) -> pa.Table:
+        """The tenant's rows with the given keys (``keys`` has the primary key columns but
+        the tenant key), as the key columns plus ``columns``; missing keys are left out."""
+
+    def save_checkpoint(
+        self, integration: str, stream: str, token: Checkpoint, run_id: int
+    ) -> None:
+        """Store a checkpoint in this transaction, so it commits with the data it covers."""
 
     def commit(self) -> None: ...
 
@@ -147,6 +189,12 @@ class Destination(Protocol):
         DestinationError naming the table and column on a mismatch."""
 
     def begin(self) -> Transaction: ...
+
+    def checkpoint(self, integration: str, stream: str) -> Checkpoint | None:
+        """The last committed checkpoint of a stream, or None."""
+
+    def reset_checkpoints(self, integration: str, stream: str | None) -> int:
+        """Forget checkpoints (of one stream, or all); how many were removed."""
 
     def close(self) -> None: ...
 

@@ -1,5 +1,8 @@
-"""Core tables as SQLAlchemy objects: names come from the validated core model and are only
-ever rendered through SQLAlchemy, which quotes them for the dialect."""
+"""Core tables, and the scratch tables a transaction uses, as SQLAlchemy objects.
+
+Names come from the validated core model and are only ever rendered through SQLAlchemy,
+which quotes them for the dialect; generated names stay within PostgreSQL's 63 characters.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from sqlalchemy import (
     Double,
     MetaData,
     PrimaryKeyConstraint,
+    String,
     Table,
     Text,
 )
@@ -23,9 +27,8 @@ from sqlalchemy.types import TypeEngine
 from isthmus.connectors.base import TableSpec
 from isthmus.types import DataType, Kind
 
-STAGE_PREFIX = "isthmus_stage_"
-LOOKUP_PREFIX = "isthmus_lookup_"
 MAX_IDENTIFIER = 63
+CHECKPOINTS_TABLE = "isthmus_checkpoints"
 
 
 def sql_type(data_type: DataType) -> TypeEngine[Any]:
@@ -62,26 +65,44 @@ def core_table(spec: TableSpec, metadata: MetaData) -> Table:
     )
 
 
-def stage_table_name(spec: TableSpec) -> str:
-    return short_name(STAGE_PREFIX, spec.name)
-
-
-def stage_table(spec: TableSpec, metadata: MetaData) -> Table:
-    """A temporary table with the core table's columns and no constraints."""
-    columns = [SqlColumn(c.name, sql_type(c.type)) for c in spec.columns]
-    return Table(stage_table_name(spec), metadata, *columns, prefixes=["TEMPORARY"])
-
-
-def lookup_table_name(spec: TableSpec, column: str) -> str:
-    return short_name(LOOKUP_PREFIX, spec.name, column)
-
-
-def lookup_table(spec: TableSpec, column: str, metadata: MetaData) -> Table:
-    """A temporary one-column table holding values to look up in ``column``."""
-    data_type = spec.column(column).type
+def checkpoints_table(metadata: MetaData) -> Table:
+    """isthmus's own table in the destination: checkpoints commit with the data they cover."""
     return Table(
-        lookup_table_name(spec, column),
+        CHECKPOINTS_TABLE,
         metadata,
-        SqlColumn("value", sql_type(data_type)),
+        SqlColumn("integration", String(63), primary_key=True),
+        SqlColumn("stream", String(63), primary_key=True),
+        SqlColumn("token", Text, nullable=False),
+        SqlColumn("run_id", BigInteger, nullable=False),
+    )
+
+
+def scratch_name(kind: str, spec: TableSpec, extra: tuple[str, ...] = ()) -> str:
+    return short_name(f"isthmus_{kind}_", spec.name, *extra)
+
+
+def scratch_table(
+    kind: str,
+    spec: TableSpec,
+    metadata: MetaData,
+    *,
+    columns: list[str] | None = None,
+    keyed: bool = False,
+    extra: tuple[str, ...] = (),
+) -> Table:
+    """A temporary table for one core table: ``stage`` rows to merge, ``replace`` rows to swap
+    in, ``seen`` keys, ``lookup`` keys or values. ``columns`` defaults to all of the table's;
+    ``keyed`` adds the table's primary key (minus the tenant) so writes can upsert into it."""
+    names = columns if columns is not None else spec.column_names
+    definitions = [SqlColumn(n, sql_type(spec.column(n).type)) for n in names]
+    constraints = []
+    if keyed:
+        key = [k for k in spec.primary_key if k in names]
+        constraints.append(PrimaryKeyConstraint(*key, name=short_name("pk_", kind, spec.name)))
+    return Table(
+        scratch_name(kind, spec, extra),
+        metadata,
+        *definitions,
+        *constraints,
         prefixes=["TEMPORARY"],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from isthmus.store.models import ReasonGroup, RunStatus, StreamRecord
+from isthmus.store.models import AttemptRecord, ReasonGroup, RunStatus, StreamRecord
 
 
 @dataclass
@@ -18,7 +18,10 @@ class StreamCounts:
     updated: int = 0
     rejected: int = 0
     skipped: int = 0
+    deleted: int = 0
     reasons: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    drift: dict[str, list[str]] | None = None
+    notes: list[str] = field(default_factory=list)
 
     def add_reason(self, rule: str, field_name: str | None, count: int) -> None:
         key = (rule, field_name)
@@ -43,6 +46,8 @@ class RunReport:
     error: str | None = None
     error_class: str | None = None
     hint: str | None = None
+    note: str | None = None
+    attempts: tuple[AttemptRecord, ...] = ()
 
     @property
     def succeeded(self) -> bool:

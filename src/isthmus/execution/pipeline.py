@@ -1,19 +1,21 @@
 """Run one stream: extract → map → validate → load, one bounded batch at a time.
 
-Each batch is mapped and validated as whole columns; good rows go to the destination
-inside the run's transaction, rejected rows to the quarantine with their reason.
+Each batch is mapped and validated as whole columns; good rows go to the destination inside
+the stream's transaction, rejected rows to the quarantine with their reason. When the stream
+ends, the destination finishes it (replace swap, delete propagation) and stores the
+checkpoint in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
-import pyarrow as pa
 
 from isthmus.connectors.base import (
     Checkpoint,
+    DeletePolicy,
     MalformedRecord,
     Source,
     SourceBatch,
@@ -23,7 +25,10 @@ from isthmus.connectors.base import (
     WriteMode,
 )
 from isthmus.execution.clock import Clock
+from isthmus.execution.drift import DriftTracker
+from isthmus.execution.failpoints import failpoint
 from isthmus.execution.models import RunObserver, StreamCounts
+from isthmus.execution.writes import prepare, table_rows
 from isthmus.store import QuarantineEntry, StateStore
 from isthmus.validation.models import CompiledMapping
 from isthmus.validation.rows import CHECK, RECORD_ID, ROW, VALUE, RowPlan, reject_missing_references
@@ -40,62 +45,139 @@ class StreamContext:
     store: StateStore
     clock: Clock
     observer: RunObserver
-    on_batch: Callable[[], None]
+    check: Callable[[], None]  # raises when the run must stop (cancel, timeout, lease)
+    drift_policy: str = "warn"
 
 
 @dataclass(frozen=True)
+class StreamPlan:
+    """How this run writes one stream; a replay or a --full run differs from the template."""
+
+    mapping: CompiledMapping
+    mode: WriteMode
+    deletes: str  # none | soft | hard
+    save_checkpoint: bool = True
+    track_positions: bool = False  # replay: report which source positions loaded
+
+
+@dataclass
 class StreamResult:
     counts: StreamCounts
     checkpoint: Checkpoint | None
+    loaded_positions: list[int] = field(default_factory=list)
+    rejected_positions: list[int] = field(default_factory=list)
 
 
 def run_stream(
-    mapping: CompiledMapping,
+    plan: StreamPlan,
     source: Source,
     request: StreamRequest,
     transaction: Transaction,
     context: StreamContext,
 ) -> StreamResult:
-    plan = RowPlan(mapping)
-    counts = StreamCounts()
-    checkpoint: Checkpoint | None = None
+    mapping = plan.mapping
+    rows = RowPlan(mapping)
+    result = StreamResult(StreamCounts(), None)
+    drift = DriftTracker(mapping.stream_name, mapping.source_fields, context.drift_policy)
+    propagate = plan.deletes != "none"
     context.observer.stream_started(mapping.name, source.size_hint(request))
     for batch in source.read(request):
-        _process(batch, plan, transaction, context, counts)
+        context.check()
+        failpoint("batch-read")
+        drift.observe(batch.observed_fields)
+        unidentified = _process(batch, rows, plan, transaction, context, result)
+        if propagate and unidentified:
+            propagate = False
+            result.counts.notes.append(
+                f"stream {mapping.stream_name}: deletes were not propagated, because "
+                f"{unidentified} records had no key to tell them apart"
+            )
         if batch.checkpoint is not None:
-            checkpoint = batch.checkpoint
-        context.observer.batch_done(mapping.name, batch.bytes_read, counts)
-        context.on_batch()
-    return StreamResult(counts, checkpoint)
+            result.checkpoint = batch.checkpoint
+        context.observer.batch_done(mapping.name, batch.bytes_read, result.counts)
+        failpoint("batch-written")
+    _finish(plan, transaction, context, result, propagate)
+    result.counts.drift = drift.finish()
+    return result
+
+
+def _finish(
+    plan: StreamPlan,
+    transaction: Transaction,
+    context: StreamContext,
+    result: StreamResult,
+    propagate: bool,
+) -> None:
+    mapping = plan.mapping
+    deletes = (
+        DeletePolicy(plan.deletes, mapping.mapping.deleted_field, context.clock.now())
+        if propagate
+        else None
+    )
+    finished = transaction.finish(mapping.table, plan.mode, context.tenant, deletes)
+    result.counts.deleted += finished.deleted
+    if plan.mode is WriteMode.REPLACE:
+        result.counts.inserted = finished.inserted
+        result.counts.updated = result.counts.loaded - finished.inserted
+    if plan.save_checkpoint and result.checkpoint is not None:
+        transaction.save_checkpoint(
+            context.integration, mapping.name, result.checkpoint, context.run_id
+        )
 
 
 def _process(
     batch: SourceBatch,
-    plan: RowPlan,
+    plan_rows: RowPlan,
+    plan: StreamPlan,
     transaction: Transaction,
     context: StreamContext,
-    counts: StreamCounts,
-) -> None:
+    result: StreamResult,
+) -> int:
+    """Map, check and write one batch; the number of records it could not identify."""
     text = pl.from_arrow(batch.records)
     assert isinstance(text, pl.DataFrame)
-    frame = plan.evaluate(text)
-    frame = _check_references(frame, plan, transaction, context)
+    frame = _check_references(plan_rows.evaluate(text), plan_rows, transaction, context)
     good = frame.filter(pl.col(CHECK).is_null())
     rejected = frame.filter(pl.col(CHECK).is_not_null())
-    mapping = plan.mapping
+    counts = result.counts
+    unidentified = len(batch.malformed)
+    if plan.deletes != "none":
+        unidentified += _mark_seen(frame, plan, transaction, context)
     if good.height:
-        rows = _rows_for_table(good, mapping, context.tenant)
-        result = transaction.write(mapping.table, rows, mapping.write_mode, context.tenant)
-        counts.inserted += result.inserted
-        counts.updated += good.height - result.inserted
+        rows = table_rows(good, plan.mapping, context.tenant)
+        prepared = prepare(rows, plan.mapping, context.tenant, transaction, plan.mode)
+        written = transaction.write(plan.mapping.table, prepared.rows, plan.mode, context.tenant)
+        applied = good.height - prepared.skipped
+        counts.inserted += written.inserted
+        counts.updated += applied - written.inserted
+        counts.skipped += prepared.skipped
+        counts.loaded += applied
     counts.records_read += text.height + len(batch.malformed)
-    counts.loaded += good.height
     counts.rejected += rejected.height + len(batch.malformed)
-    entries = _quarantine_entries(rejected, text, batch, plan, context)
-    entries += [_malformed_entry(m, mapping, context) for m in batch.malformed]
+    entries = _quarantine_entries(rejected, text, batch, plan_rows, context)
+    entries += [_malformed_entry(m, plan.mapping, context) for m in batch.malformed]
     for entry in entries:
         counts.add_reason(entry.rule, entry.field, 1)
     context.store.add_quarantine(entries)
+    if plan.track_positions:
+        positions = pl.Series(batch.positions)
+        result.loaded_positions += positions.gather(good.get_column(ROW)).to_list()
+        result.rejected_positions += positions.gather(rejected.get_column(ROW)).to_list()
+        result.rejected_positions += [m.position for m in batch.malformed]
+    return unidentified
+
+
+def _mark_seen(
+    frame: pl.DataFrame, plan: StreamPlan, transaction: Transaction, context: StreamContext
+) -> int:
+    """Tell the destination every key this full read met, loaded or rejected; the number
+    of rows whose key could not be read (which makes deleting unsafe)."""
+    key = plan.mapping.table.row_key
+    keys = frame.select(key)
+    missing = keys.filter(pl.any_horizontal(pl.all().is_null())).height
+    known = keys.drop_nulls().unique()
+    transaction.mark_seen(plan.mapping.table, context.tenant, known.to_arrow())
+    return missing
 
 
 def _check_references(
@@ -120,21 +202,6 @@ def _check_references(
             frame, reference, found, plan.reference_reasons[reference.field]
         )
     return frame
-
-
-def _rows_for_table(good: pl.DataFrame, mapping: CompiledMapping, tenant: str) -> pa.Table:
-    table = mapping.table
-    columns = [
-        pl.lit(tenant, pl.String).alias(c.name)
-        if c.name == table.tenant_key
-        else pl.col(c.name).cast(c.type.to_polars()).alias(c.name)
-        for c in table.columns
-    ]
-    rows = good.select(columns)
-    if mapping.write_mode is not WriteMode.APPEND:
-        # The last record of a key in the batch wins, as it would row by row.
-        rows = rows.unique(subset=list(table.primary_key), keep="last", maintain_order=True)
-    return rows.to_arrow()
 
 
 def _quarantine_entries(

@@ -1,69 +1,65 @@
-"""Run one integration, all-or-nothing: validate, lease, plan, stream, commit, record.
+"""Run one integration: validate, lease, plan, stream in units of commit, record.
 
-A run validates its resolved configuration first and refuses an invalid one. All streams
-write inside one destination transaction; a stream that fails, or that rejects more than the
-template allows, rolls the whole run back, so the core database holds exactly what it held
-before. The run, its counts and its quarantine are recorded whatever the outcome.
+A run validates its resolved configuration first and refuses an invalid one. Streams write
+inside units of commit (the whole run, or each stream); a unit that fails transiently is
+tried again, one that fails for good rolls back, so the destination holds exactly what it
+held before it. The run, its counts, its attempts and its quarantine are recorded whatever
+the outcome.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from isthmus.config.project import Project
 from isthmus.config.secrets import Secret, read_secret, template_secret_names
-from isthmus.connectors.base import Destination, Source, SourceContext, StreamRequest, Transaction
+from isthmus.config.sync import Sync
+from isthmus.connectors.base import (
+    Checkpoint,
+    Destination,
+    Source,
+    SourceContext,
+    StreamRequest,
+    Transaction,
+)
 from isthmus.connectors.sql import SqlDestination
 from isthmus.diagnostics import has_errors
-from isthmus.errors import ErrorClass, IsthmusError, NotFoundError, ValidationFailedError
+from isthmus.errors import IsthmusError, NotFoundError, ValidationFailedError
+from isthmus.execution.attempts import Attempts
 from isthmus.execution.clock import Clock, SystemClock
-from isthmus.execution.errors import ThresholdExceededError
-from isthmus.execution.models import RunObserver, RunReport, SilentObserver, StreamCounts
-from isthmus.execution.pipeline import StreamContext, run_stream
-from isthmus.store import RunStatus, StateStore, StreamRecord, StreamStatus
+from isthmus.execution.errors import RunCancelledError, RunTimedOutError
+from isthmus.execution.failpoints import failpoint
+from isthmus.execution.guard import DEFAULT_LEASE_TTL, RunGuard, owner_name
+from isthmus.execution.models import RunObserver, RunReport, SilentObserver
+from isthmus.execution.pipeline import StreamContext, StreamPlan, StreamResult, run_stream
+from isthmus.execution.records import StreamBook, error_class, error_message
+from isthmus.execution.scopes import Scopes
+from isthmus.logs import get_logger
+from isthmus.store import QuarantineFilter, RunStatus, StateStore
 from isthmus.validation import check_for_run
 from isthmus.validation.models import CompiledIntegration, CompiledMapping
 
-LEASE_TTL = dt.timedelta(minutes=10)
+log = get_logger("isthmus.run")
 
 
 @dataclass
 class RunSettings:
-    """How to run: who asked, and the seams tests and embedders may replace."""
+    """How to run: who asked, what to read, and the seams tests and embedders replace."""
 
     trigger: str = "manual"
     clock: Clock = field(default_factory=SystemClock)
     observer: RunObserver = field(default_factory=SilentObserver)
     environ: Mapping[str, str] | None = None
     destination: Destination | None = None
-    source: Source | None = None
+    source: Source | None = None  # read every stream from this source instead
     batch_size: int | None = None
-
-
-def run_integration(project: Project, name: str, settings: RunSettings | None = None) -> RunReport:
-    """Run integration ``name`` of ``project`` once and return what happened.
-
-    Raises NotFoundError or ValidationFailedError before anything starts; every later failure is
-    recorded and reported in the returned RunReport (status failed, core database unchanged).
-    """
-    settings = settings or RunSettings()
-    compiled = _validated(project, name)
-    secrets = _secrets(project, compiled, settings.environ)
-    urls = database_urls(project)
-    store = StateStore.open(urls.state)
-    destination = settings.destination or SqlDestination(urls.core)
-    try:
-        run = _Run(project, compiled, settings, store, destination, secrets)
-        return run.execute(urls)
-    finally:
-        if settings.destination is None:
-            destination.close()
-        store.close()
+    full: bool = False  # read everything once, whatever the checkpoints say
+    should_stop: Callable[[], str | None] | None = None  # polled at batch boundaries
+    lease_ttl: dt.timedelta = DEFAULT_LEASE_TTL
+    rng: random.Random | None = None  # retry jitter
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,49 @@ def _absolute(url: str, project: Project) -> str:
     return url
 
 
-def _validated(project: Project, name: str) -> CompiledIntegration:
+def run_integration(project: Project, name: str, settings: RunSettings | None = None) -> RunReport:
+    """Run integration ``name`` of ``project`` once and return what happened.
+
+    Raises NotFoundError or ValidationFailedError before anything starts; every later failure
+    is recorded and reported in the returned RunReport.
+    """
+    settings = settings or RunSettings()
+    compiled = validated(project, name)
+    plans = [StreamPlan(m, m.write_mode, _deletes(m, settings)) for m in compiled.mappings]
+    return execute(
+        project, compiled, plans, settings, note="full read requested" if settings.full else None
+    )
+
+
+def _deletes(mapping: CompiledMapping, settings: RunSettings) -> str:
+    full_read = mapping.mapping.read == "full" or settings.full
+    return mapping.mapping.deletes if full_read else "none"
+
+
+def execute(
+    project: Project,
+    compiled: CompiledIntegration,
+    plans: list[StreamPlan],
+    settings: RunSettings,
+    *,
+    note: str | None = None,
+    sources: Mapping[str, Source] | None = None,
+) -> RunReport:
+    """Run ``plans`` of an already validated integration (also used by replays)."""
+    secrets = _secrets(project, compiled, settings.environ)
+    urls = database_urls(project)
+    store = StateStore.open(urls.state)
+    destination = settings.destination or SqlDestination(urls.core)
+    try:
+        run = _Run(project, compiled, plans, settings, store, destination, secrets, sources)
+        return run.execute(urls, note)
+    finally:
+        if settings.destination is None:
+            destination.close()
+        store.close()
+
+
+def validated(project: Project, name: str) -> CompiledIntegration:
     if name not in project.integrations:
         known = ", ".join(sorted(project.integrations)) or "none"
         load_errors = [d for d in project.diagnostics if d.is_error]
@@ -129,23 +167,31 @@ class _Run:
         self,
         project: Project,
         compiled: CompiledIntegration,
+        plans: list[StreamPlan],
         settings: RunSettings,
         store: StateStore,
         destination: Destination,
         secrets: dict[str, Secret],
-    ):
+        sources: Mapping[str, Source] | None,
+    ) -> None:
         self.project = project
         self.compiled = compiled
+        self.plans = {p.mapping.name: p for p in plans}
         self.settings = settings
         self.store = store
         self.destination = destination
         self.secrets = secrets
+        self.sources = sources or {}
         self.clock = settings.clock
-        self.records: dict[str, StreamRecord] = {}
+        self.book = StreamBook([p.mapping for p in plans])
+        self.results: dict[str, StreamResult] = {}
         self.started = self.clock.monotonic()
-        self.last_renewal = self.started
 
-    def execute(self, urls: DatabaseUrls) -> RunReport:
+    @property
+    def sync(self) -> Sync:
+        return self.compiled.resolved.template.sync
+
+    def execute(self, urls: DatabaseUrls, note: str | None) -> RunReport:
         resolved = self.compiled.resolved
         self.run_id = self.store.create_run(
             integration=resolved.name,
@@ -154,113 +200,115 @@ class _Run:
             template_version=str(resolved.version),
             config_hash=resolved.config_hash,
             trigger=self.settings.trigger,
-            owner=_owner(),
+            owner=owner_name(),
             started_at=self.clock.now(),
+            note=note,
+        )
+        failpoint("run-created")
+        self.guard = RunGuard(
+            self.store,
+            resolved.name,
+            self.run_id,
+            self.clock,
+            ttl=self.settings.lease_ttl,
+            timeout=self.sync.timeout_delta,
+            should_stop=self.settings.should_stop,
         )
         try:
-            self.store.acquire_lease(
-                resolved.name,
-                run_id=self.run_id,
-                owner=_owner(),
-                now=self.clock.now(),
-                ttl=LEASE_TTL,
-            )
+            self.guard.start()
         except IsthmusError as exc:
-            return self._finish(urls, RunStatus.FAILED, committed=False, error=exc)
+            return self._finish(urls, RunStatus.FAILED, exc, note)
+        failpoint("lease-taken")
         try:
-            return self._stream_all(urls)
+            status, error = self._run_scopes()
+            report = self._finish(urls, status, error, note)
+            failpoint("run-finished")
+            return report
         finally:
-            self.store.release_lease(resolved.name, run_id=self.run_id)
+            self.guard.stop()
 
-    def _stream_all(self, urls: DatabaseUrls) -> RunReport:
-        transaction: Transaction | None = None
+    def _run_scopes(self) -> tuple[RunStatus, BaseException | None]:
+        scopes = Scopes(
+            self.destination,
+            stream_body=self._stream,
+            on_committed=self._committed,
+            attempt=self._attempt,
+            confirm=self.guard.confirm,
+            mark=self.book.mark,
+        )
+        order = list(self.plans)
         try:
             assert self.project.settings is not None
-            self.destination.prepare(
-                list(self.compiled.tables.values()),
-                create=self.project.settings.model.core.manage_schema,
+            create = self.project.settings.model.core.manage_schema
+            self._attempt(
+                "prepare",
+                [],
+                lambda: self.destination.prepare(
+                    list(self.compiled.tables.values()), create=create
+                ),
             )
-            transaction = self.destination.begin()
-            checkpoints = self._run_mappings(transaction)
-            # Last word before committing: a run that lost its lease must not commit.
-            self._renew_lease(force=True)
-            transaction.commit()
+            if self.sync.commit == "run":
+                scopes.run_as_one(order)
+                return RunStatus.SUCCEEDED, None
+            depends = {m.name: m.depends_on & set(order) for m in self.compiled.mappings}
+            errors = scopes.run_each(order, depends, self.sync.max_concurrent_streams)
         except BaseException as exc:
-            if transaction is not None:
-                transaction.rollback()
-            if not isinstance(exc, Exception):
-                self._finish(
-                    urls,
-                    RunStatus.CANCELLED,
-                    committed=False,
-                    error=IsthmusError("the run was interrupted"),
-                )
+            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
                 raise
-            return self._finish(urls, RunStatus.FAILED, committed=False, error=exc)
-        # The destination has committed; the checkpoint follows right after (DESIGN.md,
-        # "Unit of commit"): a crash in between re-reads data the upsert makes harmless.
-        self.store.save_checkpoints(
-            self.compiled.name, checkpoints, run_id=self.run_id, at=self.clock.now()
-        )
-        return self._finish(urls, RunStatus.SUCCEEDED, committed=True)
+            return _status_of(exc), exc
+        if errors:
+            return _status_of(errors[0]), errors[0]
+        return RunStatus.SUCCEEDED, None
 
-    def _run_mappings(self, transaction: Transaction) -> dict[str, dict[str, Any]]:
-        checkpoints: dict[str, dict[str, Any]] = {}
-        for position, mapping in enumerate(self.compiled.mappings):
-            self.records[mapping.name] = _record(position, mapping, StreamStatus.PENDING)
-        for position, mapping in enumerate(self.compiled.mappings):
-            started = self.clock.monotonic()
-            try:
-                result = run_stream(
-                    mapping, self._source(), self._request(mapping), transaction, self._context()
+    def _attempt(self, scope: str, streams: list[str], unit: Callable[[], None]) -> None:
+        attempts = Attempts(
+            self.sync.retry,
+            self.clock,
+            lambda a: self.store.record_attempt(self.run_id, a),
+            rng=self.settings.rng,
+        )
+        tries = [0]
+
+        def unit_once() -> None:
+            tries[0] += 1
+            if tries[0] > 1 and streams:
+                # A new try re-reads its streams: drop what the failed try quarantined.
+                self.store.purge_quarantine(
+                    QuarantineFilter(run_id=self.run_id, status=None, mappings=tuple(streams))
                 )
-            except Exception as exc:
-                self.records[mapping.name] = _record(
-                    position, mapping, StreamStatus.FAILED, error=_message(exc)
-                )
-                raise
-            counts = result.counts
-            record = _record(
-                position,
-                mapping,
-                StreamStatus.SUCCEEDED,
-                counts,
-                duration=self.clock.monotonic() - started,
+            unit()
+
+        attempts.run(scope, unit_once)
+
+    def _stream(self, name: str, transaction: Transaction) -> Checkpoint | None:
+        plan = self.plans[name]
+        started = self.clock.monotonic()
+        self.book.start(name)
+        try:
+            result = run_stream(
+                plan, self._source(name), self._request(plan.mapping), transaction, self._context()
             )
-            self.records[mapping.name] = record
-            self.settings.observer.stream_finished(mapping.name, record)
-            self._check_threshold(mapping, counts, position)
-            if result.checkpoint is not None:
-                checkpoints[mapping.name] = result.checkpoint
-        return checkpoints
+        except BaseException as exc:
+            self.book.fail(name, error_message(exc), self.clock.monotonic() - started)
+            raise
+        self.results[name] = result
+        record = self.book.succeed(name, result.counts, self.clock.monotonic() - started)
+        self.settings.observer.stream_finished(name, record)
+        self.book.check_threshold(name, self.sync.max_rejected_fraction, self.run_id)
+        return result.checkpoint if plan.save_checkpoint else None
 
-    def _check_threshold(
-        self, mapping: CompiledMapping, counts: StreamCounts, position: int
-    ) -> None:
-        limit = self.compiled.resolved.template.sync.max_rejected_fraction
-        if counts.records_read == 0 or counts.rejected / counts.records_read <= limit:
-            return
-        top = sorted(counts.reasons.items(), key=lambda item: -item[1])[:5]
-        grouped = "; ".join(f"{rule}{'/' + f if f else ''}: {n}" for (rule, f), n in top)
-        message = (
-            f"stream {mapping.stream_name} (mapping {mapping.name}) rejected "
-            f"{counts.rejected} of {counts.records_read} records "
-            f"({counts.rejected / counts.records_read:.1%}), more than the "
-            f"{limit:.1%} the template allows; reasons: {grouped}"
-        )
-        error = ThresholdExceededError(
-            message,
-            hint=(
-                f"run `isthmus runs show {self.run_id}` for examples; fix the source data or the "
-                "mapping, then run again"
-            ),
-        )
-        self.records[mapping.name] = _record(
-            position, mapping, StreamStatus.FAILED, counts, error=message
-        )
-        raise error
+    def _committed(self, checkpoints: dict[str, Checkpoint]) -> None:
+        self.book.committed(list(checkpoints) or None)
+        if checkpoints:
+            # A copy for people and for resets; the destination holds the one that counts.
+            self.store.save_checkpoints(
+                self.compiled.name, checkpoints, run_id=self.run_id, at=self.clock.now()
+            )
+        failpoint("checkpoint-saved")
 
-    def _source(self) -> Source:
+    def _source(self, name: str) -> Source:
+        if name in self.sources:
+            return self.sources[name]
         if self.settings.source is not None:
             return self.settings.source
         context = SourceContext(
@@ -273,9 +321,9 @@ class _Run:
 
     def _request(self, mapping: CompiledMapping) -> StreamRequest:
         checkpoint = None
-        if mapping.mapping.read == "incremental":
-            checkpoint = self.store.checkpoint(self.compiled.name, mapping.name)
-        batch_size = self.settings.batch_size or self.compiled.resolved.template.sync.batch_size
+        if mapping.mapping.read == "incremental" and not self.settings.full:
+            checkpoint = self.destination.checkpoint(self.compiled.name, mapping.name)
+        batch_size = self.settings.batch_size or self.sync.batch_size
         return StreamRequest(
             name=mapping.stream_name,
             fields=mapping.source_fields,
@@ -294,30 +342,19 @@ class _Run:
             store=self.store,
             clock=self.clock,
             observer=self.settings.observer,
-            on_batch=self._renew_lease,
+            check=self.guard.check,
+            drift_policy=self.sync.schema_drift,
         )
 
-    def _renew_lease(self, *, force: bool = False) -> None:
-        now = self.clock.monotonic()
-        if force or now - self.last_renewal > LEASE_TTL.total_seconds() / 3:
-            self.store.renew_lease(
-                self.compiled.name, run_id=self.run_id, now=self.clock.now(), ttl=LEASE_TTL
-            )
-            self.last_renewal = now
-
     def _finish(
-        self,
-        urls: DatabaseUrls,
-        status: RunStatus,
-        *,
-        committed: bool,
-        error: BaseException | None = None,
+        self, urls: DatabaseUrls, status: RunStatus, error: BaseException | None, note: str | None
     ) -> RunReport:
-        streams = tuple(self.records.values())
-        error_class = _error_class(error) if error is not None else None
+        streams = self.book.records()
         hint = error.hint if isinstance(error, IsthmusError) else None
-        message = _message(error) if error is not None else None
+        notes = [n for n in (note, *self.book.notes()) if n]
+        note_text = "; ".join(notes) or None
         duration = self.clock.monotonic() - self.started
+        committed = status is RunStatus.SUCCEEDED
         self.store.finish_run(
             self.run_id,
             status=status,
@@ -325,11 +362,16 @@ class _Run:
             finished_at=self.clock.now(),
             duration_s=duration,
             streams=streams,
-            error=message,
-            error_class=error_class,
+            error=error_message(error) if error else None,
+            error_class=error_class(error) if error else None,
             hint=hint,
+            note=note_text,
+        )
+        log.info(
+            "run finished", run=self.run_id, integration=self.compiled.name, status=str(status)
         )
         resolved = self.compiled.resolved
+        recorded = self.store.get_run(self.run_id)
         return RunReport(
             run_id=self.run_id,
             integration=resolved.name,
@@ -342,50 +384,17 @@ class _Run:
             config_hash=resolved.config_hash,
             core_database=urls.core,
             state_database=urls.state,
-            error=message,
-            error_class=error_class,
+            error=error_message(error) if error else None,
+            error_class=error_class(error) if error else None,
             hint=hint,
+            note=note_text,
+            attempts=recorded.attempts if recorded else (),
         )
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _record(
-    position: int,
-    mapping: CompiledMapping,
-    status: StreamStatus,
-    counts: StreamCounts | None = None,
-    *,
-    duration: float | None = None,
-    error: str | None = None,
-) -> StreamRecord:
-    counts = counts or StreamCounts()
-    return StreamRecord(
-        position=position,
-        mapping=mapping.name,
-        stream=mapping.stream_name,
-        entity=mapping.entity.entity,
-        status=status,
-        records_read=counts.records_read,
-        loaded=counts.loaded,
-        inserted=counts.inserted,
-        updated=counts.updated,
-        rejected=counts.rejected,
-        skipped=counts.skipped,
-        duration_s=duration,
-        error=error,
-    )
-
-
-def _error_class(error: BaseException) -> str:
-    if isinstance(error, IsthmusError):
-        return str(error.error_class)
-    return str(ErrorClass.INTERNAL)
-
-
-def _message(error: BaseException) -> str:
-    if isinstance(error, IsthmusError):
-        return error.message
-    return f"internal error: {type(error).__name__}: {error}"
+def _status_of(error: BaseException) -> RunStatus:
+    if isinstance(error, RunTimedOutError):
+        return RunStatus.TIMED_OUT
+    if isinstance(error, RunCancelledError):
+        return RunStatus.CANCELLED
+    return RunStatus.FAILED

@@ -22,6 +22,7 @@ class QuarantineFilter:
     field: str | None = None
     status: QuarantineStatus | None = QuarantineStatus.OPEN
     older_than: dt.datetime | None = None
+    mappings: tuple[str, ...] | None = None
 
     def where(self) -> ColumnElement[bool]:
         q = quarantine.c
@@ -38,6 +39,8 @@ class QuarantineFilter:
             conditions.append(q.status == self.status.value)
         if self.older_than is not None:
             conditions.append(q.created_at < utc(self.older_than))
+        if self.mappings is not None:
+            conditions.append(q.mapping.in_(self.mappings))
         return and_(*conditions)
 
 

@@ -56,8 +56,8 @@ def test_append_of_an_existing_key_raises_destination_error_with_hint(url: str) 
     behaviours.append_of_an_existing_key_raises_destination_error_with_hint(url)
 
 
-def test_replace_removes_only_the_tenants_rows_and_only_on_the_first_write(url: str) -> None:
-    behaviours.replace_removes_only_the_tenants_rows_and_only_on_the_first_write(url)
+def test_replace_swaps_in_the_staged_rows_of_one_tenant_when_the_stream_finishes(url: str) -> None:
+    behaviours.replace_swaps_in_the_staged_rows_of_one_tenant_when_the_stream_finishes(url)
 
 
 def test_existing_returns_only_values_present_for_the_tenant(url: str) -> None:

@@ -122,7 +122,7 @@ def test_an_exception_mid_load_rolls_back_every_stream(tiny: Path) -> None:
     report = run(tiny, "a-people", destination=destination)
     destination.close()
     assert report.status is RunStatus.FAILED
-    assert "injected failure on write 3" in (report.error or "")
+    assert "injected failure on write to person, write 3" in (report.error or "")
     assert sqlite_content(tiny / ".isthmus/core.db") == before
 
 

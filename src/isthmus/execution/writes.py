@@ -1,0 +1,79 @@
+"""Turn a batch's good rows into what the destination writes, vectorized.
+
+For upserts the last row of a key wins, as if rows were applied one by one in source order.
+With a cursor field, a row is applied only if its cursor is at least the newest already
+applied for its key (in the destination or earlier in the stream); older rows are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+
+from isthmus.connectors.base import TableSpec, Transaction, WriteMode
+from isthmus.validation.models import CompiledMapping
+
+CURRENT = "__isthmus_current"
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    rows: pa.Table  # one row per key (upsert, replace) or every row (append)
+    skipped: int  # rows not applied because a newer version exists
+
+
+def table_rows(good: pl.DataFrame, mapping: CompiledMapping, tenant: str) -> pl.DataFrame:
+    """The good rows with every column of the core table, in its types, tenant filled in."""
+    table = mapping.table
+    return good.select(
+        [
+            pl.lit(tenant, pl.String).alias(c.name)
+            if c.name == table.tenant_key
+            else pl.col(c.name).cast(c.type.to_polars()).alias(c.name)
+            for c in table.columns
+        ]
+    )
+
+
+def prepare(
+    rows: pl.DataFrame,
+    mapping: CompiledMapping,
+    tenant: str,
+    transaction: Transaction,
+    mode: WriteMode,
+) -> PreparedRows:
+    table = mapping.table
+    if mode is WriteMode.APPEND:
+        return PreparedRows(rows.to_arrow(), 0)
+    cursor = mapping.mapping.cursor_field
+    if cursor is None:
+        return PreparedRows(_last_per_key(rows, table), 0)
+    current = pl.from_arrow(
+        transaction.lookup(table, tenant, rows.select(table.row_key).unique().to_arrow(), [cursor])
+    )
+    assert isinstance(current, pl.DataFrame)
+    applied = _applied(rows, table, cursor, current)
+    return PreparedRows(_last_per_key(applied, table), rows.height - applied.height)
+
+
+def _applied(
+    rows: pl.DataFrame, table: TableSpec, cursor: str, current: pl.DataFrame
+) -> pl.DataFrame:
+    key = table.row_key
+    joined = rows.join(
+        current.rename({cursor: CURRENT}),
+        on=key,
+        how="left",
+        maintain_order="left",
+        nulls_equal=True,
+    )
+    earlier = pl.col(cursor).cum_max().shift(1).over(key)
+    newest = pl.max_horizontal(pl.col(CURRENT), earlier)
+    keep = newest.is_null() | (pl.col(cursor) >= newest)
+    return joined.filter(keep.fill_null(False)).drop(CURRENT)
+
+
+def _last_per_key(rows: pl.DataFrame, table: TableSpec) -> pa.Table:
+    return rows.unique(subset=list(table.primary_key), keep="last", maintain_order=True).to_arrow()
