@@ -13,6 +13,7 @@ import csv
 import io
 from _csv import Reader
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -57,7 +58,9 @@ def read_csv_batches(
                     hint="export the file with its header row",
                 )
             columns = _column_plan(header, fields, origin)
-            yield from _batches(reader, header, columns, fields, origin, batch_size)
+            seen = frozenset(name.strip().split(".", 1)[0] for name in header)
+            for batch in _batches(reader, header, columns, fields, origin, batch_size):
+                yield replace(batch, observed_fields=seen)
     except UnicodeDecodeError as exc:
         raise SourceFileError(
             f"{origin} is not valid {options.encoding} text (byte {exc.start} of a chunk)",

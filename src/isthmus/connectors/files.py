@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import Literal
@@ -27,7 +28,7 @@ from isthmus.connectors.base import (
 )
 from isthmus.connectors.csvfiles import CsvOptions, read_csv_batches
 from isthmus.connectors.errors import SourceFileError
-from isthmus.connectors.jsonlines import parse_jsonl_block
+from isthmus.connectors.jsonlines import DRIFT_SAMPLE, observed_fields, parse_jsonl_block
 from isthmus.connectors.paths import confined
 from isthmus.types import DataType
 
@@ -149,9 +150,7 @@ class FileSource:
 
 
 def _with_checkpoint(batch: SourceBatch, checkpoint: Checkpoint | None) -> SourceBatch:
-    return SourceBatch(
-        batch.records, batch.positions, batch.origin, checkpoint, batch.malformed, batch.bytes_read
-    )
+    return replace(batch, checkpoint=checkpoint)
 
 
 def _empty_batch(origin: str, fields: Mapping[str, DataType]) -> SourceBatch:
@@ -180,6 +179,7 @@ def _read_jsonl(
                 checkpoint=None,
                 malformed=tuple(malformed),
                 bytes_read=sum(len(line) for line in lines),
+                observed_fields=observed_fields(lines[:DRIFT_SAMPLE]),
             )
             first_line += len(lines)
 

@@ -15,6 +15,30 @@ import polars as pl
 from isthmus.connectors.base import MalformedRecord
 
 RAW_LIMIT = 64 * 1024  # characters of a malformed line kept for diagnosis
+# Records of each batch whose keys are compared with the declared schema: inferring the keys
+# of every record would parse each batch twice; a sample finds a field that most records
+# gained or lost, which is what a changed export looks like.
+DRIFT_SAMPLE = 100
+
+
+def observed_fields(lines: list[bytes]) -> frozenset[str] | None:
+    """The top-level keys of the records in ``lines`` (None if none of them parses)."""
+    try:
+        return frozenset(
+            pl.read_ndjson(io.BytesIO(b"".join(lines)), infer_schema_length=None).columns
+        )
+    except (pl.exceptions.PolarsError, ValueError):
+        keys: set[str] = set()
+        parsed = False
+        for line in lines:
+            try:
+                value = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(value, dict):
+                parsed = True
+                keys.update(value)
+        return frozenset(keys) if parsed else None
 
 
 def parse_jsonl_block(

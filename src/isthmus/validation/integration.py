@@ -8,6 +8,8 @@ required core field is filled.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel
 
 from isthmus.config.project import Project
@@ -15,10 +17,12 @@ from isthmus.config.resolve import ResolvedIntegration, resolve
 from isthmus.config.secrets import template_secret_names
 from isthmus.diagnostics import Diagnostic, Severity, has_errors
 from isthmus.validation.models import CompiledIntegration
+from isthmus.validation.modes import check_guardrails
 from isthmus.validation.plan import order_mappings
 from isthmus.validation.tables import table_spec
 from isthmus.validation.template import (
     compile_mappings,
+    run_settings_checks,
     stream_options,
     template_connector,
     validated,
@@ -26,9 +30,12 @@ from isthmus.validation.template import (
 
 
 def check_integration(
-    project: Project, name: str
+    project: Project, name: str, *, today: dt.date | None = None
 ) -> tuple[CompiledIntegration | None, list[Diagnostic]]:
-    """All diagnostics of one integration, and its compiled form when there are no errors."""
+    """All diagnostics of one integration, and its compiled form when there are no errors.
+
+    ``today`` decides which exceptions have expired (default: the local date).
+    """
     resolved, problems = resolve(project, name)
     if resolved is None:
         return None, problems
@@ -50,6 +57,14 @@ def check_integration(
         )
     problems.extend(_check_secrets(resolved))
     mappings = compile_mappings(project, template, locator, streams, problems)
+    problems += run_settings_checks(project, template, locator)
+    problems += check_guardrails(
+        resolved.integration,
+        template,
+        locator,
+        resolved.integration_document,
+        today or dt.date.today(),
+    )
     if has_errors(problems) or connector is None:
         return None, problems
     ordered = order_mappings(mappings)

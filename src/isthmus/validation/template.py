@@ -21,6 +21,8 @@ from isthmus.mapping import CompiledExpression, compile_expression, conversion_h
 from isthmus.types import DataType, assignable
 from isthmus.validation.conversions import compile_conversions
 from isthmus.validation.models import CompiledMapping, Reference
+from isthmus.validation.modes import check_modes
+from isthmus.validation.schedules import check_schedule
 from isthmus.validation.tables import table_spec
 
 BROKEN_DEPENDENCY = "broken-dependency"
@@ -38,7 +40,16 @@ def check_template(project: Project, loaded: Loaded[Template]) -> list[Diagnosti
         )
         streams = stream_options(template, locator, connector, problems)
     compile_mappings(project, template, locator, streams, problems)
+    problems += run_settings_checks(project, template, locator)
     return problems
+
+
+def run_settings_checks(project: Project, template: Template, locator: Locator) -> list[Diagnostic]:
+    """How the template writes and when it runs: modes, deletes, cursor field, schedule."""
+    return [
+        *check_modes(project, template, locator),
+        *check_schedule(template.sync, locator, ("sync",)),
+    ]
 
 
 def template_connector(

@@ -77,7 +77,7 @@ def test_unknown_key_in_a_template_is_reported_at_the_key_with_the_close_allowed
 ) -> None:
     edit(demo.root, TEMPLATE, '  schedule: "*/30', '  schedul: "*/30')
 
-    found = located(diagnose(demo.root), demo.root, "unknown-key", f"{TEMPLATE}:67:3")
+    found = located(diagnose(demo.root), demo.root, "unknown-key", f"{TEMPLATE}:69:3")
 
     assert found.message == "unknown key 'schedul' in sync"
     assert found.hint is not None
@@ -88,7 +88,7 @@ def test_unknown_key_in_a_template_is_reported_at_the_key_with_the_close_allowed
 def test_unknown_key_in_a_template_is_the_only_error_reported(demo: DemoProject) -> None:
     edit(demo.root, TEMPLATE, '  schedule: "*/30', '  schedul: "*/30')
 
-    only(diagnose(demo.root), demo.root, "unknown-key", f"{TEMPLATE}:67:3")
+    only(diagnose(demo.root), demo.root, "unknown-key", f"{TEMPLATE}:69:3")
 
 
 def test_unknown_key_in_an_integration_is_the_only_error_with_a_did_you_mean_hint(
