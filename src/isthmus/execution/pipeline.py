@@ -9,7 +9,7 @@ checkpoint in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -57,15 +57,12 @@ class StreamPlan:
     mode: WriteMode
     deletes: str  # none | soft | hard
     save_checkpoint: bool = True
-    track_positions: bool = False  # replay: report which source positions loaded
 
 
 @dataclass
 class StreamResult:
     counts: StreamCounts
     checkpoint: Checkpoint | None
-    loaded_positions: list[int] = field(default_factory=list)
-    rejected_positions: list[int] = field(default_factory=list)
 
 
 def run_stream(
@@ -159,11 +156,6 @@ def _process(
     for entry in entries:
         counts.add_reason(entry.rule, entry.field, 1)
     context.store.add_quarantine(entries)
-    if plan.track_positions:
-        positions = pl.Series(batch.positions)
-        result.loaded_positions += positions.gather(good.get_column(ROW)).to_list()
-        result.rejected_positions += positions.gather(rejected.get_column(ROW)).to_list()
-        result.rejected_positions += [m.position for m in batch.malformed]
     return unidentified
 
 

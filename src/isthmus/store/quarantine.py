@@ -23,6 +23,7 @@ class QuarantineFilter:
     status: QuarantineStatus | None = QuarantineStatus.OPEN
     older_than: dt.datetime | None = None
     mappings: tuple[str, ...] | None = None
+    after_id: int | None = None  # a keyset page: only records after this id
 
     def where(self) -> ColumnElement[bool]:
         q = quarantine.c
@@ -41,6 +42,8 @@ class QuarantineFilter:
             conditions.append(q.created_at < utc(self.older_than))
         if self.mappings is not None:
             conditions.append(q.mapping.in_(self.mappings))
+        if self.after_id is not None:
+            conditions.append(q.id > self.after_id)
         return and_(*conditions)
 
 
