@@ -44,3 +44,15 @@ def service_unavailable(what: str, how: str) -> None:
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def edit_yaml(path: Path, change: Any) -> None:
+    """Load a YAML file, let ``change`` edit it as plain data, write it back (as JSON, which
+    is YAML too)."""
+    from isthmus.config.documents import load_document
+
+    document, problems = load_document(path)
+    assert document is not None, problems
+    data = document.data
+    change(data)
+    path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")

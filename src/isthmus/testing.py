@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from isthmus.connectors.base import (
     WriteMode,
     WriteResult,
 )
-from isthmus.errors import DestinationError, TransientError
+from isthmus.errors import DestinationError, ErrorClass, TransientError
 
 __all__ = [
     "FailingDestination",
@@ -108,7 +109,8 @@ class _State:
 
 
 class MemoryDestination:
-    """Tables in memory; a transaction works on a copy that replaces them on commit."""
+    """Tables in memory. A transaction works on a copy; its commit puts back the tables and
+    checkpoints it changed, so transactions of different streams may run side by side."""
 
     write_modes = frozenset({WriteMode.APPEND, WriteMode.UPSERT, WriteMode.REPLACE})
 
@@ -116,6 +118,7 @@ class MemoryDestination:
         self.state = _State()
         self.specs: dict[str, TableSpec] = {}
         self.commits = 0
+        self.lock = threading.Lock()
 
     def prepare(self, tables: Sequence[TableSpec], *, create: bool) -> None:
         for spec in tables:
@@ -144,11 +147,14 @@ class MemoryDestination:
 class MemoryTransaction:
     def __init__(self, destination: MemoryDestination) -> None:
         self.destination = destination
-        self.working = destination.state.copy()
+        with destination.lock:
+            self.working = destination.state.copy()
         self.staged: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         self.seen: dict[str, set[tuple[Any, ...]]] = {}
+        self.touched: set[str] = set()
 
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
+        self.touched.add(table.name)
         if mode is WriteMode.REPLACE:
             staged = self.staged.setdefault(table.name, {})
             for row in rows.to_pylist():
@@ -172,6 +178,7 @@ class MemoryTransaction:
     def finish(
         self, table: TableSpec, mode: WriteMode, tenant: str, deletes: DeletePolicy | None
     ) -> WriteResult:
+        self.touched.add(table.name)
         stored = self.working.rows.setdefault(table.name, {})
         mine = {k: r for k, r in stored.items() if r[table.tenant_key] == tenant}
         if mode is WriteMode.REPLACE:
@@ -222,8 +229,12 @@ class MemoryTransaction:
         self.working.checkpoints[(integration, stream)] = token
 
     def commit(self) -> None:
-        self.destination.state = self.working
-        self.destination.commits += 1
+        with self.destination.lock:
+            state = self.destination.state
+            for name in self.touched:
+                state.rows[name] = self.working.rows[name]
+            state.checkpoints.update(self.working.checkpoints)
+            self.destination.commits += 1
 
     def rollback(self) -> None:
         self.working = _State()
@@ -243,6 +254,8 @@ class InjectedError(DestinationError):
 
 class InjectedTransientError(InjectedError, TransientError):
     """An injected failure that claims retrying could help."""
+
+    error_class = ErrorClass.TRANSIENT
 
 
 class FailingDestination:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from isthmus.errors import (
     DestinationError,
+    ErrorClass,
     SourceError,
     TerminalError,
     TransientError,
@@ -33,3 +34,5 @@ class SchemaMismatchError(DestinationError, TerminalError):
 
 class DestinationUnavailableError(DestinationError, TransientError):
     """The destination refused or dropped the connection; worth retrying."""
+
+    error_class = ErrorClass.TRANSIENT

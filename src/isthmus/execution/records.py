@@ -116,7 +116,7 @@ class StreamBook:
             notes = [n for counts in self._counts.values() for n in counts.notes]
             total = len(self._records)
             succeeded = [r for r in self._records.values() if r.status is StreamStatus.SUCCEEDED]
-            if self._units > 1 and len(succeeded) < total:
+            if self._units and len(succeeded) < total:
                 notes.append(f"{len(succeeded)} of {total} streams committed")
             return notes
 

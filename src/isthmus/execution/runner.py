@@ -91,7 +91,7 @@ def run_integration(project: Project, name: str, settings: RunSettings | None = 
     is recorded and reported in the returned RunReport.
     """
     settings = settings or RunSettings()
-    compiled = validated(project, name)
+    compiled = validated(project, name, today=settings.clock.now().date())
     plans = [StreamPlan(m, m.write_mode, _deletes(m, settings)) for m in compiled.mappings]
     return execute(
         project, compiled, plans, settings, note="full read requested" if settings.full else None
@@ -126,7 +126,7 @@ def execute(
         store.close()
 
 
-def validated(project: Project, name: str) -> CompiledIntegration:
+def validated(project: Project, name: str, *, today: dt.date | None = None) -> CompiledIntegration:
     if name not in project.integrations:
         known = ", ".join(sorted(project.integrations)) or "none"
         load_errors = [d for d in project.diagnostics if d.is_error]
@@ -141,7 +141,7 @@ def validated(project: Project, name: str) -> CompiledIntegration:
             f"no integration named {name!r} in {project.root}",
             hint=f"integrations in this project: {known}",
         )
-    compiled, problems = check_for_run(project, name)
+    compiled, problems = check_for_run(project, name, today=today)
     if compiled is None or has_errors(problems):
         raise ValidationFailedError(
             f"integration {name!r} does not validate; nothing was run",
@@ -247,6 +247,7 @@ class _Run:
                     list(self.compiled.tables.values()), create=create
                 ),
             )
+            self._attempt("checkpoints", [], self._read_checkpoints)
             if self.sync.commit == "run":
                 scopes.run_as_one(order)
                 return RunStatus.SUCCEEDED, None
@@ -319,10 +320,17 @@ class _Run:
         )
         return self.compiled.connector.factory(context)
 
+    def _read_checkpoints(self) -> None:
+        """Where each incremental stream starts: read before any transaction opens (on
+        SQLite a second connection could not read while the run's transaction writes)."""
+        self.checkpoints = {
+            name: self.destination.checkpoint(self.compiled.name, name)
+            for name, plan in self.plans.items()
+            if plan.mapping.mapping.read == "incremental" and not self.settings.full
+        }
+
     def _request(self, mapping: CompiledMapping) -> StreamRequest:
-        checkpoint = None
-        if mapping.mapping.read == "incremental" and not self.settings.full:
-            checkpoint = self.destination.checkpoint(self.compiled.name, mapping.name)
+        checkpoint = self.checkpoints.get(mapping.name)
         batch_size = self.settings.batch_size or self.sync.batch_size
         return StreamRequest(
             name=mapping.stream_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from isthmus.config.project import Project
@@ -12,14 +13,15 @@ from isthmus.validation.models import CompiledIntegration
 from isthmus.validation.template import BROKEN_DEPENDENCY, check_template
 
 
-def validate_project(project: Project) -> list[Diagnostic]:
-    """Every problem of the project, each once, in file order."""
+def validate_project(project: Project, *, today: dt.date | None = None) -> list[Diagnostic]:
+    """Every problem of the project, each once, in file order. ``today`` decides which
+    exceptions have expired (default: the local date)."""
     found = [*project.diagnostics, *check_core_model(project)]
     for versions in project.templates.values():
         for loaded in versions.values():
             found.extend(p for p in check_template(project, loaded) if p.code != BROKEN_DEPENDENCY)
     for name in sorted(project.integrations):
-        _, problems = check_integration(project, name)
+        _, problems = check_integration(project, name, today=today)
         # The errors of a file that did not load are reported once, for that file; what
         # depends on it would only repeat them.
         found.extend(p for p in problems if p.code != BROKEN_DEPENDENCY)
@@ -27,10 +29,10 @@ def validate_project(project: Project) -> list[Diagnostic]:
 
 
 def check_for_run(
-    project: Project, name: str
+    project: Project, name: str, *, today: dt.date | None = None
 ) -> tuple[CompiledIntegration | None, list[Diagnostic]]:
     """What a run of one integration must pass: the core model and the integration."""
-    compiled, problems = check_integration(project, name)
+    compiled, problems = check_integration(project, name, today=today)
     problems = [*check_core_model(project), *problems]
     # A dependency that did not load: show the errors that stopped it, not just the fact.
     broken = _broken_files(project, name)
