@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from isthmus.config.documents import load_document
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -49,8 +51,6 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 def edit_yaml(path: Path, change: Any) -> None:
     """Load a YAML file, let ``change`` edit it as plain data, write it back (as JSON, which
     is YAML too)."""
-    from isthmus.config.documents import load_document
-
     document, problems = load_document(path)
     assert document is not None, problems
     data = document.data

@@ -101,10 +101,13 @@ class MemorySource:
 class _State:
     rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
     checkpoints: dict[tuple[str, str], Checkpoint] = field(default_factory=dict)
+    runs: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def copy(self) -> _State:
         return _State(
-            {name: dict(rows) for name, rows in self.rows.items()}, dict(self.checkpoints)
+            {name: dict(rows) for name, rows in self.rows.items()},
+            dict(self.checkpoints),
+            dict(self.runs),
         )
 
 
@@ -131,10 +134,14 @@ class MemoryDestination:
     def checkpoint(self, integration: str, stream: str) -> Checkpoint | None:
         return self.state.checkpoints.get((integration, stream))
 
+    def checkpoint_runs(self, integration: str) -> dict[str, int]:
+        return {k[1]: run for k, run in self.state.runs.items() if k[0] == integration}
+
     def reset_checkpoints(self, integration: str, stream: str | None) -> int:
         keys = [k for k in self.state.checkpoints if k[0] == integration and stream in (None, k[1])]
         for key in keys:
             del self.state.checkpoints[key]
+            self.state.runs.pop(key, None)
         return len(keys)
 
     def close(self) -> None:
@@ -227,6 +234,7 @@ class MemoryTransaction:
         self, integration: str, stream: str, token: Checkpoint, run_id: int
     ) -> None:
         self.working.checkpoints[(integration, stream)] = token
+        self.working.runs[(integration, stream)] = run_id
 
     def commit(self) -> None:
         with self.destination.lock:
@@ -234,6 +242,7 @@ class MemoryTransaction:
             for name in self.touched:
                 state.rows[name] = self.working.rows[name]
             state.checkpoints.update(self.working.checkpoints)
+            state.runs.update(self.working.runs)
             self.destination.commits += 1
 
     def rollback(self) -> None:
@@ -298,6 +307,9 @@ class FailingDestination:
 
     def reset_checkpoints(self, integration: str, stream: str | None) -> int:
         return self.inner.reset_checkpoints(integration, stream)
+
+    def checkpoint_runs(self, integration: str) -> dict[str, int]:
+        return self.inner.checkpoint_runs(integration)
 
     def close(self) -> None:
         self.inner.close()

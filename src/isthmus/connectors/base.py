@@ -193,6 +193,9 @@ class Destination(Protocol):
     def checkpoint(self, integration: str, stream: str) -> Checkpoint | None:
         """The last committed checkpoint of a stream, or None."""
 
+    def checkpoint_runs(self, integration: str) -> dict[str, int]:
+        """Stream -> the run whose transaction committed its checkpoint."""
+
     def reset_checkpoints(self, integration: str, stream: str | None) -> int:
         """Forget checkpoints (of one stream, or all); how many were removed."""
 

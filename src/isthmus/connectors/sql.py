@@ -90,6 +90,17 @@ class SqlDestination:
             ).scalar()
         return None if token is None else dict(json.loads(token))
 
+    def checkpoint_runs(self, integration: str) -> dict[str, int]:
+        with classified("read checkpoints"), self.engine.connect() as connection:
+            if not inspect(connection).has_table(CHECKPOINTS_TABLE):
+                return {}
+            rows = connection.execute(
+                select(self.checkpoints.c.stream, self.checkpoints.c.run_id).where(
+                    self.checkpoints.c.integration == integration
+                )
+            ).all()
+        return {stream: int(run_id) for stream, run_id in rows}
+
     def reset_checkpoints(self, integration: str, stream: str | None) -> int:
         condition = self.checkpoints.c.integration == integration
         if stream is not None:

@@ -322,12 +322,35 @@ class _Run:
 
     def _read_checkpoints(self) -> None:
         """Where each incremental stream starts: read before any transaction opens (on
-        SQLite a second connection could not read while the run's transaction writes)."""
+        SQLite a second connection could not read while the run's transaction writes).
+
+        The destination's checkpoints are the ones that count; a run that died after its
+        commit left the state store's copy behind, so the copy is brought up to date here,
+        and that run is recorded as having committed.
+        """
+        name = self.compiled.name
+        tokens = {stream: self.destination.checkpoint(name, stream) for stream in self.plans}
         self.checkpoints = {
-            name: self.destination.checkpoint(self.compiled.name, name)
-            for name, plan in self.plans.items()
-            if plan.mapping.mapping.read == "incremental" and not self.settings.full
+            stream: token
+            for stream, token in tokens.items()
+            if self.plans[stream].mapping.mapping.read == "incremental" and not self.settings.full
         }
+        committed_by = self.destination.checkpoint_runs(name)
+        copies = self.store.checkpoints_of(name)
+        for stream, token in tokens.items():
+            if (
+                token is not None
+                and stream in committed_by
+                and (stream not in copies or copies[stream][0] != token)
+            ):
+                self.store.save_checkpoints(
+                    name, {stream: token}, run_id=committed_by[stream], at=self.clock.now()
+                )
+        by_run: dict[int, list[str]] = {}
+        for stream, run_id in committed_by.items():
+            by_run.setdefault(run_id, []).append(stream)
+        for run_id, streams in by_run.items():
+            self.store.note_committed(run_id, streams=streams)
 
     def _request(self, mapping: CompiledMapping) -> StreamRequest:
         checkpoint = self.checkpoints.get(mapping.name)

@@ -11,7 +11,7 @@ from isthmus.store.convert import aware, utc
 from isthmus.store.errors import LeaseHeldError, LeaseLostError
 from isthmus.store.models import RunStatus, leases, runs
 
-ABANDONED_NOTE = "its lease expired without a heartbeat; run {run} took over"
+ABANDONED_NOTE = "its process stopped without finishing; run {run} found it when it started"
 
 
 class LeasesMixin:
@@ -22,7 +22,8 @@ class LeasesMixin:
     ) -> None:
         """Take the integration's lease, or raise LeaseHeldError naming the holder's run.
 
-        An expired lease is taken over, and the run that held it — its process died — is
+        An expired lease is taken over. Once the lease is ours, any other run of the
+        integration still marked running is dead (a live one would hold the lease) and is
         marked abandoned.
         """
         try:
@@ -34,17 +35,6 @@ class LeasesMixin:
                 ).scalar()
                 if expired is not None:
                     connection.execute(delete(leases).where(leases.c.integration == integration))
-                    connection.execute(
-                        update(runs)
-                        .where((runs.c.id == expired) & (runs.c.status == RunStatus.RUNNING.value))
-                        .values(
-                            status=RunStatus.ABANDONED.value,
-                            finished_at=utc(now),
-                            error="the process running it stopped without finishing",
-                            error_class="internal",
-                            note=ABANDONED_NOTE.format(run=run_id),
-                        )
-                    )
                 holder = connection.execute(
                     select(leases).where(leases.c.integration == integration)
                 ).first()
@@ -56,6 +46,23 @@ class LeasesMixin:
                             owner=owner,
                             acquired_at=utc(now),
                             expires_at=utc(now + ttl),
+                        )
+                    )
+                    # Holding the lease, no other run of this integration can be alive: one
+                    # still marked running died, with its lease or before it took one.
+                    connection.execute(
+                        update(runs)
+                        .where(
+                            (runs.c.integration == integration)
+                            & (runs.c.status == RunStatus.RUNNING.value)
+                            & (runs.c.id != run_id)
+                        )
+                        .values(
+                            status=RunStatus.ABANDONED.value,
+                            finished_at=utc(now),
+                            error="the process running it stopped without finishing",
+                            error_class="internal",
+                            note=ABANDONED_NOTE.format(run=run_id),
                         )
                     )
                     return

@@ -147,6 +147,20 @@ class RunsMixin:
                 )
             )
 
+    def note_committed(self, run_id: int, *, streams: list[str]) -> None:
+        """An abandoned run whose data the destination shows it committed before it died."""
+        with self.engine.begin() as connection:
+            row = connection.execute(select(runs).where(runs.c.id == run_id)).first()
+            if row is None or row.status != RunStatus.ABANDONED.value or row.committed:
+                return
+            note = (f"{row.note}; " if row.note else "") + (
+                f"it committed its data before it stopped (checkpoints of "
+                f"{', '.join(sorted(streams))} are from this run)"
+            )
+            connection.execute(
+                update(runs).where(runs.c.id == run_id).values(committed=True, note=note)
+            )
+
     def get_run(self, run_id: int) -> RunRecord | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(runs).where(runs.c.id == run_id)).first()

@@ -186,7 +186,9 @@ def test_a_run_whose_owner_died_is_marked_abandoned_when_its_lease_is_taken_over
     state.close()
     assert abandoned is not None
     assert abandoned.status is RunStatus.ABANDONED
-    assert abandoned.note == f"its lease expired without a heartbeat; run {taken.run_id} took over"
+    assert abandoned.note == (
+        f"its process stopped without finishing; run {taken.run_id} found it when it started"
+    )
 
 
 def test_a_run_that_lost_its_lease_does_not_commit(tiny: Path) -> None:
