@@ -31,6 +31,12 @@ runs_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(runs_app, name="runs")
+quarantine_app = typer.Typer(
+    help="Rejected records kept in the state store: list, export and purge them. Values and "
+    "records are shown with personal data masked unless you pass --unmasked.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
 
 
 class Format(StrEnum):
@@ -45,6 +51,65 @@ ProjectOption = Annotated[
     ),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+class QuarantineStatusChoice(StrEnum):
+    open = "open"
+    resolved = "resolved"
+    superseded = "superseded"
+    all = "all"
+
+
+class ExportFormatChoice(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _duration(value: str | None) -> str | None:
+    if value is not None:
+        from isthmus.config.durations import parse_duration
+
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    return value
+
+
+IntegrationFilter = Annotated[
+    str | None, typer.Option("--integration", "-i", help="Only this integration's records.")
+]
+RunFilter = Annotated[
+    int | None, typer.Option("--run", help="Only the records this run rejected.", min=1)
+]
+RuleFilter = Annotated[
+    str | None, typer.Option("--rule", help="Only records rejected by this rule, e.g. pattern.")
+]
+FieldFilter = Annotated[
+    str | None, typer.Option("--field", help="Only records rejected on this field, e.g. email.")
+]
+StatusFilter = Annotated[
+    QuarantineStatusChoice,
+    typer.Option(
+        "--status",
+        help="Only records in this state: open (still to fix), resolved (loaded by a replay), "
+        "superseded (rejected again by a replay), or all.",
+    ),
+]
+OlderThanFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--older-than",
+        help="Only records quarantined longer ago than this: 30s, 15m, 2h, 30d.",
+        callback=_duration,
+    ),
+]
+UnmaskedOption = Annotated[
+    bool,
+    typer.Option(
+        "--unmasked", help="Show personal data as stored instead of masked (prints a warning)."
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -144,6 +209,137 @@ def docs(
     from isthmus.cli.commands import run_docs
 
     raise typer.Exit(run_docs(project, out))
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    project: ProjectOption = Path("."),
+    integration: IntegrationFilter = None,
+    run_id: RunFilter = None,
+    rule: RuleFilter = None,
+    field: FieldFilter = None,
+    status: StatusFilter = QuarantineStatusChoice.open,
+    older_than: OlderThanFilter = None,
+    limit: Annotated[int, typer.Option(help="How many records to show.", min=1)] = 50,
+    unmasked: UnmaskedOption = False,
+    output: FormatOption = Format.human,
+) -> None:
+    """List quarantined records, oldest first, personal data masked."""
+    from isthmus.cli.commands import QuarantineArgs, run_quarantine_list
+
+    args = QuarantineArgs(integration, run_id, rule, field, status.value, older_than, unmasked)
+    raise typer.Exit(run_quarantine_list(project, args, limit, json_output=output is Format.json))
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    project: ProjectOption = Path("."),
+    integration: IntegrationFilter = None,
+    run_id: RunFilter = None,
+    rule: RuleFilter = None,
+    field: FieldFilter = None,
+    status: StatusFilter = QuarantineStatusChoice.open,
+    older_than: OlderThanFilter = None,
+    output: Annotated[
+        ExportFormatChoice, typer.Option("--format", "-f", help="JSON Lines or CSV with a header.")
+    ] = ExportFormatChoice.jsonl,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="The file to write (default: standard output).", dir_okay=False
+        ),
+    ] = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """Export quarantined records, oldest first, personal data masked: every column."""
+    from isthmus.cli.commands import QuarantineArgs, run_quarantine_export
+
+    args = QuarantineArgs(integration, run_id, rule, field, status.value, older_than, unmasked)
+    raise typer.Exit(run_quarantine_export(project, args, output.value, out))
+
+
+@quarantine_app.command("purge")
+def quarantine_purge(
+    project: ProjectOption = Path("."),
+    older_than: OlderThanFilter = None,
+    run_id: RunFilter = None,
+    integration: IntegrationFilter = None,
+    rule: RuleFilter = None,
+    field: FieldFilter = None,
+    status: StatusFilter = QuarantineStatusChoice.all,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be deleted.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking again.")] = False,
+    output: FormatOption = Format.human,
+) -> None:
+    """Delete quarantined records for good: those older than --older-than, or a --run's."""
+    if older_than is None and run_id is None:
+        raise typer.BadParameter(
+            "a purge needs an age or a run; pass --older-than 30d, --run RUN_ID, or both",
+            param_hint="'--older-than' / '--run'",
+        )
+    from isthmus.cli.commands import QuarantineArgs, run_quarantine_purge
+
+    args = QuarantineArgs(integration, run_id, rule, field, status.value, older_than, False)
+    raise typer.Exit(
+        run_quarantine_purge(
+            project, args, dry_run=dry_run, yes=yes, json_output=output is Format.json
+        )
+    )
+
+
+IntegrationArgument = Annotated[str, typer.Argument(help="The integration's id.")]
+
+
+@app.command()
+def scheduler(
+    project: ProjectOption = Path("."),
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once", help="Do one pass: start what is due, wait for it, print what ran, exit."
+        ),
+    ] = False,
+) -> None:
+    """Run integrations on their schedules, in the foreground, until SIGTERM or Ctrl-C.
+
+    The first signal starts no new run and waits for running ones; a second asks them to
+    stop at their next batch and roll back.
+    """
+    from isthmus.cli.commands import run_scheduler
+
+    raise typer.Exit(run_scheduler(project, once=once))
+
+
+@app.command()
+def pause(
+    integration: IntegrationArgument,
+    project: ProjectOption = Path("."),
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why; `isthmus schedule` shows it.")
+    ] = "paused from the command line",
+) -> None:
+    """Pause an integration's schedule: the scheduler starts no run of it until resumed."""
+    from isthmus.cli.commands import run_pause
+
+    raise typer.Exit(run_pause(project, integration, reason))
+
+
+@app.command()
+def resume(integration: IntegrationArgument, project: ProjectOption = Path(".")) -> None:
+    """Resume an integration's schedule and reset its count of consecutive failed runs."""
+    from isthmus.cli.commands import run_resume
+
+    raise typer.Exit(run_resume(project, integration))
+
+
+@app.command()
+def schedule(project: ProjectOption = Path("."), output: FormatOption = Format.human) -> None:
+    """List every integration's schedule, next fire time, paused state and failure count."""
+    from isthmus.cli.commands import run_schedule
+
+    raise typer.Exit(run_schedule(project, json_output=output is Format.json))
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -18,8 +19,10 @@ from isthmus.config.project import Project
 from isthmus.diagnostics import Diagnostic, Severity
 from isthmus.errors import IsthmusError, ValidationFailedError
 from isthmus.execution import RunReport
+from isthmus.execution.schedule import Outcome, ScheduleView, Tick
 from isthmus.observability.history import RunDetails
-from isthmus.store import RunRecord
+from isthmus.observability.quarantine import PurgeResult, QuarantineListing
+from isthmus.store import RunRecord, ScheduleState
 
 
 def _console(*, stderr: bool) -> Console:
@@ -217,6 +220,7 @@ NUMERIC_COLUMNS = {
     "skipped",
     "duration",
     "count",
+    "id",
 }
 
 
@@ -333,6 +337,83 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
 
+# --- quarantine ------------------------------------------------------------------------------
+
+
+QUARANTINE_WIDTHS = {"integration": 20, "origin:position": 36, "rule": 16, "field": 16, "value": 30}
+
+
+def quarantine_table(listing: QuarantineListing) -> None:
+    if not listing.entries:
+        out.print(f"no quarantined records match (status {listing.status})")
+        return
+    more = f" of {listing.total:,} (--limit N shows more)" if listing.total > listing.limit else ""
+    masked = "values masked" if listing.masked else "values NOT masked"
+    out.print(
+        f"{listing.total:,} quarantined record(s) match (status {listing.status}); showing "
+        f"{len(listing.entries):,}{more}, {listing.order}; {masked}"
+    )
+    headers = ("id", "run", "integration", "origin:position", "rule", "field", "value", "message")
+    rows = [
+        [_one_line(cell) for cell in (
+            str(e.id), str(e.run_id), e.integration, f"{e.origin}:{e.position}", e.rule,
+            e.field or "-", '""' if e.value == "" else e.value or "-", e.message,
+        )]
+        for e in listing.entries
+    ]  # fmt: skip
+    widths = _fitted_widths(headers, rows)
+    table = _table(*headers)
+    for row in rows:
+        table.add_row(*(_cut(cell, w) for cell, w in zip(row, widths, strict=True)))
+    out.print(table)
+
+
+def _fitted_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    """Widths that fit the terminal, so Rich never squeezes a column: each column's widest cell
+    (capped), then the widest column narrowed in turn, never below its header."""
+    widths = [
+        min(QUARANTINE_WIDTHS.get(name, 10**6), max(len(name), *(cell_len(r[i]) for r in rows)))
+        for i, name in enumerate(headers)
+    ]
+    room = out.width - 2 * (len(widths) - 1)
+    while sum(widths) > room:
+        narrowable = [i for i, name in enumerate(headers) if widths[i] > len(name)]
+        if not narrowable:
+            break
+        widths[max(narrowable, key=widths.__getitem__)] -= 1
+    return widths
+
+
+def _cut(cell: str, width: int) -> Text:
+    text = Text(cell)
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
+def _one_line(text: str) -> str:
+    """A cell never breaks its row: control characters (newlines, tabs) are shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def unmasked_warning() -> None:
+    warning = "warning: --unmasked shows personal data as stored; do not share this output"
+    err.print(Text(warning, style="yellow"))
+
+
+def export_written(count: int, path: Path, fmt: str, *, masked: bool) -> None:
+    note = "personal data masked" if masked else "personal data NOT masked"
+    out.print(f"wrote {count:,} quarantined record(s) to {path} ({fmt}, {note})")
+
+
+def purge_result(result: PurgeResult) -> None:
+    if result.dry_run:
+        out.print(f"dry run: {result.selected:,} quarantined record(s) would be deleted")
+    elif result.selected == 0:
+        out.print("no quarantined records match: nothing deleted")
+    else:
+        out.print(f"deleted {result.deleted:,} quarantined record(s)")
+
+
 # --- docs and demo ---------------------------------------------------------------------------
 
 
@@ -357,3 +438,94 @@ def demo_next_steps(folder: Path, integrations: Sequence[str]) -> None:
     out.print(f"  cd {folder}")
     for step in ("validate", f"run {integrations[0]}", "runs", "docs --out site"):
         out.print(f"  {command} {step}")
+
+
+# --- scheduler -------------------------------------------------------------------------------
+
+
+def scheduler_started(folder: Path) -> None:
+    err.print(f"scheduler running for {folder.resolve()}; stop it with Ctrl-C or SIGTERM")
+    err.print("a second Ctrl-C asks running runs to stop at their next batch and roll back")
+
+
+def scheduler_stopped() -> None:
+    err.print("scheduler stopped")
+
+
+def scheduler_pass(tick: Tick, outcomes: Sequence[Outcome], *, live: bool) -> None:
+    """What one pass did: runs that finished, due runs that did not start; in the running
+    scheduler (``live``) also the runs it started, and nothing when nothing happened."""
+    for outcome in outcomes:
+        _outcome(outcome)
+    for name, why in tick.skipped:
+        out.print(Text(f"{name}: not started: {why}", style="yellow"))
+    if live:
+        for name in tick.started:
+            out.print(f"{name}: started")
+    elif not outcomes and not tick.skipped and not tick.started:
+        out.print("nothing was due")
+
+
+def _outcome(outcome: Outcome) -> None:
+    name, when = outcome.integration, f"{outcome.fire_time:%Y-%m-%d %H:%M:%S} UTC"
+    if outcome.status == "error":
+        out.print(Text(f"{name}: did not start ({when}): {outcome.error}", style="red"))
+    elif outcome.status == "already_running":
+        out.print(Text(f"{name}: already running elsewhere; skipped ({when})", style="yellow"))
+    else:
+        out.print(
+            Text.assemble(f"{name}: run {outcome.run_id} ", _status(outcome.status), f" ({when})")
+        )
+        if outcome.failed and outcome.error:
+            out.print(Text(f"  error: {outcome.error}", style="red"))
+    if outcome.paused:
+        out.print(
+            Text(
+                f"{name}: paused after {outcome.consecutive_failures} consecutive failed "
+                f"runs; fix the cause, then `isthmus resume {name}`",
+                style="bold red",
+            )
+        )
+
+
+def schedule_table(views: Sequence[ScheduleView]) -> None:
+    if not views:
+        out.print("no integrations in this project")
+        return
+    table = _table(
+        "integration", "schedule", "timezone", "next (UTC)", "next (local)", "state", "failures"
+    )
+    for view in views:
+        table.add_row(
+            view.integration,
+            view.schedule or "-",
+            view.timezone or "-",
+            f"{view.next_run_at:%Y-%m-%d %H:%M:%S}" if view.next_run_at else "-",
+            f"{view.next_run_local:%Y-%m-%d %H:%M:%S %Z}" if view.next_run_local else "-",
+            _schedule_state(view),
+            str(view.consecutive_failures),
+        )
+    out.print(table)
+    for view in views:
+        if view.paused:
+            out.print(Text(f"{view.integration} paused: {view.paused_reason or '-'}", style="red"))
+        if view.problem:
+            out.print(Text(f"{view.integration} cannot be scheduled: {view.problem}", style="red"))
+
+
+def _schedule_state(view: ScheduleView) -> Text:
+    if view.problem:
+        return Text("invalid", style="red")
+    if view.paused:
+        return Text("paused", style="red")
+    if view.schedule is None:
+        return Text("on demand", style="dim")
+    return Text("due now", style="yellow") if view.due else Text("scheduled", style="green")
+
+
+def schedule_changed(state: ScheduleState) -> None:
+    if state.paused:
+        out.print(f"{state.integration} paused: {state.paused_reason}")
+        out.print(f"the scheduler starts no run of it until `isthmus resume {state.integration}`")
+    else:
+        out.print(f"{state.integration} resumed; its count of failed runs is back to 0")

@@ -48,6 +48,7 @@ class RunReport:
     hint: str | None = None
     note: str | None = None
     attempts: tuple[AttemptRecord, ...] = ()
+    refused_by: int | None = None  # the run holding the lease, when this one was refused
 
     @property
     def succeeded(self) -> bool:

@@ -27,7 +27,7 @@ from isthmus.connectors.base import (
 )
 from isthmus.connectors.sql import SqlDestination
 from isthmus.diagnostics import has_errors
-from isthmus.errors import IsthmusError, NotFoundError, ValidationFailedError
+from isthmus.errors import IsthmusError, LeaseHeldError, NotFoundError, ValidationFailedError
 from isthmus.execution.attempts import Attempts
 from isthmus.execution.clock import Clock, SystemClock
 from isthmus.execution.errors import RunCancelledError, RunTimedOutError
@@ -186,6 +186,7 @@ class _Run:
         self.book = StreamBook([p.mapping for p in plans])
         self.results: dict[str, StreamResult] = {}
         self.started = self.clock.monotonic()
+        self.refused_by: int | None = None
 
     @property
     def sync(self) -> Sync:
@@ -216,7 +217,8 @@ class _Run:
         )
         try:
             self.guard.start()
-        except IsthmusError as exc:
+        except LeaseHeldError as exc:
+            self.refused_by = exc.holder_run_id
             return self._finish(urls, RunStatus.FAILED, exc, note)
         failpoint("lease-taken")
         try:
@@ -420,6 +422,7 @@ class _Run:
             hint=hint,
             note=note_text,
             attempts=recorded.attempts if recorded else (),
+            refused_by=self.refused_by,
         )
 
 

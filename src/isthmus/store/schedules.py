@@ -53,8 +53,15 @@ class SchedulesMixin:
     def set_next_run(self, integration: str, at: dt.datetime | None) -> None:
         self._upsert_schedule(integration, next_run_at=utc(at) if at else None)
 
-    def record_outcome(self, integration: str, *, run_id: int, failed: bool) -> int:
-        """Count consecutive failed runs (a success resets it); the count after this run."""
+    def record_outcome(self, integration: str, *, run_id: int | None, failed: bool) -> int:
+        """Count consecutive failed runs (a success resets it); the count after this run.
+
+        ``run_id`` is None for an attempt that failed before a run was recorded (it did not
+        validate): the last recorded run stays the one named.
+        """
         count = self.schedule_state(integration).consecutive_failures + 1 if failed else 0
-        self._upsert_schedule(integration, last_run_id=run_id, consecutive_failures=count)
+        values: dict[str, object] = {"consecutive_failures": count}
+        if run_id is not None:
+            values["last_run_id"] = run_id
+        self._upsert_schedule(integration, **values)
         return count

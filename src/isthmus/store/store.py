@@ -7,11 +7,14 @@ times in, and every time is stored as UTC.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,6 +27,7 @@ from isthmus.store.runs import RunsMixin
 from isthmus.store.schedules import SchedulesMixin
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATING = threading.Lock()
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -69,9 +73,17 @@ class StateStore(RunsMixin, QuarantineMixin, CheckpointsMixin, LeasesMixin, Sche
         return store
 
     def migrate(self) -> None:
+        """Bring the schema to the newest migration; nothing to do if it is there already.
+
+        Alembic's command API keeps process-wide state, so migrations in one process take
+        turns (the scheduler opens stores from several threads).
+        """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        head = ScriptDirectory.from_config(config).get_current_head()
+        with _MIGRATING, self.engine.begin() as connection:
+            if MigrationContext.configure(connection).get_current_revision() == head:
+                return
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
