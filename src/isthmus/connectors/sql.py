@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, and_, create_engine, delete, event, inspect, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from isthmus.connectors.base import Checkpoint, TableSpec, WriteMode
 from isthmus.connectors.errors import SchemaMismatchError
+from isthmus.connectors.sqldriver import AdbcDriver
 from isthmus.connectors.sqlerrors import classified
 from isthmus.connectors.sqltables import CHECKPOINTS_TABLE, checkpoints_table, core_table, sql_type
 from isthmus.connectors.sqltransaction import SqlTransaction
@@ -50,8 +52,15 @@ class SqlDestination:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
+        self.url = url
         self.metadata = MetaData()
         self.checkpoints: Table = checkpoints_table(self.metadata)
+        # Statements of a transaction run on ADBC, which numbers PostgreSQL's parameters.
+        self.compile_dialect = (
+            postgresql.base.PGDialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+            if self.engine.dialect.name == "postgresql"
+            else self.engine.dialect
+        )
 
     def prepare(self, tables: Sequence[TableSpec], *, create: bool) -> None:
         with classified("prepare the core tables"), self.engine.begin() as connection:
@@ -72,9 +81,8 @@ class SqlDestination:
 
     def begin(self) -> SqlTransaction:
         with classified("open a transaction on the core database"):
-            connection = self.engine.connect()
-            transaction = connection.begin()
-        return SqlTransaction(self, connection, transaction)
+            driver = AdbcDriver(self.url, self.compile_dialect)
+        return SqlTransaction(self, driver)
 
     def checkpoint(self, integration: str, stream: str) -> Checkpoint | None:
         with classified("read a checkpoint"), self.engine.connect() as connection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import adbc_driver_manager as adbc
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from isthmus.connectors.errors import DestinationError, DestinationUnavailableError
@@ -35,10 +36,41 @@ def classified(action: str) -> Iterator[None]:
         raise DestinationError(f"cannot {action}: {_first_line(error)}") from error
     except SQLAlchemyError as error:
         raise DestinationError(f"cannot {action}: {_first_line(error)}") from error
+    except adbc.IntegrityError as error:
+        raise DestinationError(
+            f"cannot {action}: the database refused the rows ({_adbc_line(error)})",
+            hint="an append met an existing key, or a row broke a database constraint; use "
+            "write: upsert or fix the core model",
+        ) from error
+    except adbc.Error as error:
+        if _adbc_transient(error):
+            raise DestinationUnavailableError(
+                f"cannot {action}: {_adbc_line(error)}",
+                hint="the database was busy or unreachable; the run can be retried",
+            ) from error
+        raise DestinationError(f"cannot {action}: {_adbc_line(error)}") from error
 
 
 def _first_line(error: SQLAlchemyError) -> str:
     return str(getattr(error, "orig", None) or error).splitlines()[0]
+
+
+def _adbc_line(error: adbc.Error) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    # ADBC prefixes its status ("INTEGRITY: ..."); the database's own words follow.
+    return text.split(": ", 1)[1] if ": " in text and text.split(": ", 1)[0].isupper() else text
+
+
+def _adbc_transient(error: adbc.Error) -> bool:
+    """By the status ADBC reports, the SQLSTATE (PostgreSQL) or SQLite's result code."""
+    status = getattr(error, "status_code", None)
+    if status in (adbc.AdbcStatusCode.IO, adbc.AdbcStatusCode.TIMEOUT):
+        return True
+    state = getattr(error, "sqlstate", None)
+    if isinstance(state, str) and state.startswith(_POSTGRES_TRANSIENT_PREFIXES):
+        return True
+    code = getattr(error, "vendor_code", None)
+    return isinstance(code, int) and code & 0xFF in _SQLITE_TRANSIENT and state in (None, "")
 
 
 def is_transient(error: DBAPIError) -> bool:

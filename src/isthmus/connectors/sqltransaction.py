@@ -1,34 +1,25 @@
 """One unit of commit on the SQL destination: staging tables and set-based statements.
 
-Rows of a batch go into a temporary staging table; one statement then merges them into the
-core table, scoped to the tenant. REPLACE stages the whole stream and swaps it in when the
-stream finishes; delete propagation compares the tenant's rows with the keys a full read met.
+Rows of a batch go into a temporary staging table in one bulk call; one statement then merges
+them into the core table, scoped to the tenant. REPLACE stages the whole stream and swaps it in
+when the stream finishes; delete propagation compares the tenant's rows with the keys a full
+read met.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import (
-    MetaData,
-    Table,
-    and_,
-    delete,
-    exists,
-    func,
-    insert,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import MetaData, Table, and_, delete, exists, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 
 from isthmus.connectors.base import Checkpoint, DeletePolicy, TableSpec, WriteMode, WriteResult
+from isthmus.connectors.sqldriver import AdbcDriver, read_back
 from isthmus.connectors.sqlerrors import classified
 from isthmus.connectors.sqltables import scratch_name, scratch_table
 
@@ -39,12 +30,9 @@ if TYPE_CHECKING:
 class SqlTransaction:
     """One unit of commit on one connection."""
 
-    def __init__(
-        self, destination: SqlDestination, connection: Connection, transaction: Any
-    ) -> None:
+    def __init__(self, destination: SqlDestination, driver: AdbcDriver) -> None:
         self.destination = destination
-        self.connection = connection
-        self.transaction = transaction
+        self.driver = driver
         self.scratch = MetaData()
         self.created: list[Table] = []
 
@@ -56,14 +44,12 @@ class SqlTransaction:
         target = self.destination.table_for(table)
         with classified(f"write to core table {table.name!r}"):
             if mode is WriteMode.REPLACE:
-                replace = self._scratch("replace", table, keyed=True)
-                self._insert(replace, rows, table.column_names)
+                self._keep_last(self._scratch("replace", table, keyed=True), table, rows)
                 return WriteResult()
-            stage = self._scratch("stage", table)
-            self._insert(stage, rows, table.column_names)
+            stage = self._land(table, rows)
             existing = self._count_matches(stage, target, table)
             self._merge(stage, target, table, mode)
-            self.connection.execute(delete(stage))
+            self.driver.execute(delete(stage))
         return WriteResult(inserted=rows.num_rows - existing, updated=existing)
 
     def mark_seen(self, table: TableSpec, tenant: str, keys: pa.Table) -> None:
@@ -71,7 +57,7 @@ class SqlTransaction:
             return
         with classified(f"remember the keys read for {table.name!r}"):
             seen = self._scratch("seen", table, columns=table.row_key, keyed=True)
-            self._insert(seen, keys, table.row_key, ignore_duplicates=True)
+            self._keep_last(seen, table, keys, columns=table.row_key)
 
     def finish(
         self, table: TableSpec, mode: WriteMode, tenant: str, deletes: DeletePolicy | None
@@ -89,12 +75,12 @@ class SqlTransaction:
     ) -> None:
         checkpoints = self.destination.checkpoints
         with classified("save the checkpoint with the data"):
-            self.connection.execute(
+            self.driver.execute(
                 delete(checkpoints).where(
                     and_(checkpoints.c.integration == integration, checkpoints.c.stream == stream)
                 )
             )
-            self.connection.execute(
+            self.driver.execute(
                 insert(checkpoints).values(
                     integration=integration,
                     stream=stream,
@@ -106,64 +92,61 @@ class SqlTransaction:
     # --- reading inside the transaction --------------------------------------------------
 
     def existing(self, table: TableSpec, column: str, tenant: str, values: pa.Array) -> pa.Array:
-        distinct = pl.Series(values).drop_nulls().unique().to_list()
-        if not distinct:
+        distinct = pl.Series(column, values).drop_nulls().unique()
+        if distinct.is_empty():
             return pa.array([], values.type)
         target = self.destination.table_for(table)
         with classified(f"look up references in {table.name!r}"):
             lookup = self._scratch("values", table, columns=[column], extra=(column,))
-            self.connection.execute(insert(lookup), [{column: v} for v in distinct])
-            found = (
-                self.connection.execute(
-                    select(target.c[column])
-                    .distinct()
-                    .join(lookup, target.c[column] == lookup.c[column])
-                    .where(target.c[table.tenant_key] == tenant)
-                )
-                .scalars()
-                .all()
+            self.driver.ingest(lookup, distinct.to_frame().to_arrow())
+            found = self.driver.rows(
+                select(target.c[column])
+                .distinct()
+                .join(lookup, target.c[column] == lookup.c[column])
+                .where(target.c[table.tenant_key] == tenant)
             )
-            self.connection.execute(delete(lookup))
-        return pa.array(found, values.type)
+            self.driver.execute(delete(lookup))
+        return pa.array([row[0] for row in found], values.type)
 
     def lookup(
         self, table: TableSpec, tenant: str, keys: pa.Table, columns: Sequence[str]
     ) -> pa.Table:
         key = table.row_key
         wanted = [*key, *(c for c in columns if c not in key)]
+        types = {c: table.column(c).type.to_polars() for c in wanted}
         if keys.num_rows == 0:
-            return pl.DataFrame(
-                schema={c: table.column(c).type.to_polars() for c in wanted}
-            ).to_arrow()
+            return pl.DataFrame(schema=types).to_arrow()
         target = self.destination.table_for(table)
         with classified(f"look up rows of {table.name!r}"):
-            probe = self._scratch("keys", table, columns=key, keyed=True)
-            self._insert(probe, keys, key, ignore_duplicates=True)
-            rows = self.connection.execute(
+            probe = self._scratch("keys", table, columns=key)
+            unique = pl.from_arrow(keys)
+            assert isinstance(unique, pl.DataFrame)
+            self.driver.ingest(probe, unique.select(key).unique().to_arrow())
+            found = self.driver.arrow(
                 select(*(target.c[c] for c in wanted))
                 .join(probe, and_(true(), *(target.c[k] == probe.c[k] for k in key)))
                 .where(target.c[table.tenant_key] == tenant)
-            ).all()
-            self.connection.execute(delete(probe))
-        schema = {c: table.column(c).type.to_polars() for c in wanted}
-        return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row").to_arrow()
+            )
+            self.driver.execute(delete(probe))
+        return read_back(found, types, sqlite=self.driver.sqlite)
 
     # --- ending --------------------------------------------------------------------------
 
     def commit(self) -> None:
         with classified("commit the core database transaction"):
-            # Temporary tables outlive a commit on a pooled connection; drop ours first.
             for table in reversed(self.created):
-                table.drop(self.connection)
-            self.transaction.commit()
-        self.connection.close()
+                self.driver.drop(table)
+            self.driver.commit()
+        self.driver.close()
 
     def rollback(self) -> None:
-        try:
-            if self.transaction.is_active:
-                self.transaction.rollback()
-        finally:
-            self.connection.close()
+        # A rollback that fails (the connection is gone) leaves nothing behind either: the
+        # server drops an open transaction with its connection. The error that led here is
+        # the one worth reporting, so this one is not raised over it.
+        with contextlib.suppress(Exception):
+            self.driver.rollback()
+        with contextlib.suppress(Exception):
+            self.driver.close()
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -181,57 +164,58 @@ class SqlTransaction:
         if known is not None:
             return known
         table = scratch_table(kind, spec, self.scratch, columns=columns, keyed=keyed, extra=extra)
-        table.create(self.connection)
+        self.driver.create(table)
         self.created.append(table)
         return table
 
-    def _insert(
-        self, table: Table, rows: pa.Table, columns: list[str], *, ignore_duplicates: bool = False
-    ) -> None:
+    def _land(self, spec: TableSpec, rows: pa.Table, columns: list[str] | None = None) -> Table:
+        """Bulk-load rows into the table's unkeyed landing table."""
+        names = columns or spec.column_names
+        extra = ("keys",) if columns else ()
+        stage = self._scratch("stage", spec, columns=names, extra=extra)
         frame = pl.from_arrow(rows)
         assert isinstance(frame, pl.DataFrame)
-        values = list(_dicts(frame, columns))
-        statement = self._dialect_insert(table)
-        if ignore_duplicates:
-            self.connection.execute(statement.on_conflict_do_nothing(), values)
-        elif table.primary_key.columns:
-            # Keyed scratch tables keep the last row of a key, as the stream delivered it.
-            updates = {
-                c: statement.excluded[c] for c in columns if c not in table.primary_key.columns
-            }
-            key = list(table.primary_key.columns.keys())
-            self.connection.execute(
-                statement.on_conflict_do_update(index_elements=key, set_=updates)
-                if updates
-                else statement.on_conflict_do_nothing(index_elements=key),
-                values,
-            )
-        else:
-            self.connection.execute(insert(table), values)
+        self.driver.ingest(stage, frame.select(names).to_arrow())
+        return stage
 
-    def _dialect_insert(self, table: Table) -> Any:
-        if self.connection.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+    def _keep_last(
+        self, keyed: Table, spec: TableSpec, rows: pa.Table, columns: list[str] | None = None
+    ) -> None:
+        """Add rows to a keyed scratch table; a key it holds already takes the new row."""
+        names = columns or spec.column_names
+        stage = self._land(spec, rows, columns)
+        statement = self._dialect_insert(keyed).from_select(
+            names, select(*(stage.c[c] for c in names)).where(true())
+        )
+        key = list(keyed.primary_key.columns.keys())
+        updates = {c: statement.excluded[c] for c in names if c not in key}
+        self.driver.execute(
+            statement.on_conflict_do_update(index_elements=key, set_=updates)
+            if updates
+            else statement.on_conflict_do_nothing(index_elements=key)
+        )
+        self.driver.execute(delete(stage))
+
+    def _dialect_insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        if self.driver.sqlite:
+            return sqlite.insert(table)
+        return postgresql.insert(table)
 
     def _count_matches(self, source: Table, target: Table, spec: TableSpec) -> int:
         match = and_(true(), *(target.c[k] == source.c[k] for k in spec.primary_key))
-        return int(
-            self.connection.execute(
-                select(func.count()).select_from(source.join(target, match))
-            ).scalar_one()
-        )
+        found = self.driver.rows(select(func.count()).select_from(source.join(target, match)))
+        return int(found[0][0])
 
     def _merge(self, stage: Table, target: Table, spec: TableSpec, mode: WriteMode) -> None:
         columns = spec.column_names
         source = select(*(stage.c[c] for c in columns)).where(true())
         if mode is WriteMode.APPEND:
-            self.connection.execute(insert(target).from_select(columns, source))
+            self.driver.execute(insert(target).from_select(columns, source))
             return
         statement = self._dialect_insert(target).from_select(columns, source)
         updates = {c: statement.excluded[c] for c in columns if c not in spec.primary_key}
         key = list(spec.primary_key)
-        self.connection.execute(
+        self.driver.execute(
             statement.on_conflict_do_update(index_elements=key, set_=updates)
             if updates
             else statement.on_conflict_do_nothing(index_elements=key)
@@ -244,21 +228,19 @@ class SqlTransaction:
         mine = target.c[spec.tenant_key] == tenant
         matched = and_(true(), *(target.c[k] == replace.c[k] for k in key))
         kept = int(
-            self.connection.execute(
+            self.driver.rows(
                 select(func.count()).select_from(replace.join(target, and_(matched, mine)))
-            ).scalar_one()
+            )[0][0]
         )
-        staged = int(
-            self.connection.execute(select(func.count()).select_from(replace)).scalar_one()
-        )
-        removed = int(self.connection.execute(delete(target).where(mine)).rowcount)
+        staged = int(self.driver.rows(select(func.count()).select_from(replace))[0][0])
+        removed = self.driver.execute(delete(target).where(mine))
         columns = spec.column_names
-        self.connection.execute(
+        self.driver.execute(
             insert(target).from_select(
                 columns, select(*(replace.c[c] for c in columns)).where(true())
             )
         )
-        self.connection.execute(delete(replace))
+        self.driver.execute(delete(replace))
         return WriteResult(inserted=staged - kept, updated=kept, deleted=removed - kept)
 
     def _propagate(self, spec: TableSpec, target: Table, tenant: str, deletes: DeletePolicy) -> int:
@@ -267,17 +249,13 @@ class SqlTransaction:
         unseen = ~exists().where(and_(true(), *(seen.c[k] == target.c[k] for k in spec.row_key)))
         mine = target.c[spec.tenant_key] == tenant
         if deletes.mode == "hard":
-            result = self.connection.execute(delete(target).where(and_(mine, unseen)))
+            count = self.driver.execute(delete(target).where(and_(mine, unseen)))
         else:
             column = target.c[deletes.field]
-            result = self.connection.execute(
+            count = self.driver.execute(
                 update(target)
                 .where(and_(mine, unseen, column.is_(None)))
                 .values({deletes.field: deletes.at})
             )
-        self.connection.execute(delete(seen))
-        return int(result.rowcount)
-
-
-def _dicts(frame: pl.DataFrame, columns: list[str]) -> Iterable[dict[str, Any]]:
-    return frame.select(columns).iter_rows(named=True)
+        self.driver.execute(delete(seen))
+        return count

@@ -35,7 +35,11 @@ __all__ = [
 
 
 def compile_expression(
-    value: Expression, schema: Mapping[str, DataType], location: Location
+    value: Expression,
+    schema: Mapping[str, DataType],
+    location: Location,
+    *,
+    prefix: str = "__step",
 ) -> tuple[CompiledExpression | None, list[Diagnostic]]:
     """Parse, type-check and compile one mapping value.
 
@@ -50,4 +54,4 @@ def compile_expression(
     typed, diagnostics = check(node, schema, location, text)
     if typed is None:
         return None, diagnostics
-    return compile_typed(typed, text), []
+    return compile_typed(typed, text, prefix), []

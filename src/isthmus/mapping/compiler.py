@@ -19,27 +19,38 @@ from isthmus.mapping.models import (
     ListLiteral,
     Literal,
     RowFailure,
+    Staged,
+    Step,
     Typed,
 )
 from isthmus.types import Kind
 
 
-def compile_typed(typed: Typed, text: str) -> CompiledExpression:
+def compile_typed(typed: Typed, text: str, prefix: str = "__step") -> CompiledExpression:
     """Compile a type-checked expression written as ``text``.
 
-    The expression's output name is unspecified: callers alias it to the target field.
+    The expression's output name is unspecified: callers alias it to the target field. The
+    result carries the expression twice: whole, and staged (each fallible call computed once
+    into a column named from ``prefix``, which must be unique in the frame it runs on).
     """
-    failures: list[RowFailure] = []
-    expr = _compile(typed, failures)
+    whole = _Compiler(None)
+    expr, _ = whole.compile(typed)
     fields = _fields_read(typed)
+    failures = whole.failures
     if not fields:  # a lone scalar would make a one-row select; give it the batch's length
         expr = _batch_length(expr)
         failures = [
             RowFailure(f.function, f.argument, _batch_length(f.condition), _batch_length(f.value))
             for f in failures
         ]
+        staged = None
+    else:
+        stages = _Compiler(prefix)
+        staged_expr, _ = stages.compile(typed)
+        dtype = typed.type.to_polars()
+        staged = Staged(tuple(stages.steps), staged_expr.cast(dtype), tuple(stages.failures))
     return CompiledExpression(
-        text, typed.type, expr.cast(typed.type.to_polars()), tuple(failures), fields
+        text, typed.type, expr.cast(typed.type.to_polars()), tuple(failures), fields, staged
     )
 
 
@@ -52,26 +63,75 @@ def _batch_length(scalar: pl.Expr) -> pl.Expr:
     return pl.repeat(scalar, pl.len())
 
 
-def _compile(typed: Typed, failures: list[RowFailure]) -> pl.Expr:
-    """The expression of ``typed``; failing calls append to ``failures``, inner calls first."""
-    node = typed.node
-    match node:
-        case FieldRef():
-            expr = pl.col(node.path[0])
-            for name in node.path[1:]:
-                expr = expr.struct.field(name)
-            return expr
-        case Literal():
-            return pl.lit(node.value, dtype=typed.type.to_polars())
-        case ListLiteral():
-            return pl.lit([item.value for item in node.items], dtype=typed.type.to_polars())
-        case BinaryAdd():
-            left, right = (_compile(operand, failures) for operand in typed.operands)
-            return _add(typed, left, right)
-        case Call():
-            return _call(typed, node, failures)
-        case DictLiteral():  # the type checker lets a table through only as lookup()'s argument
-            raise AssertionError("a dict literal outside lookup() passed the type checker")
+class _Compiler:
+    """Compiles one expression; with a ``prefix``, fallible calls become steps (columns)."""
+
+    def __init__(self, prefix: str | None) -> None:
+        self.prefix = prefix
+        self.steps: list[Step] = []
+        self.failures: list[RowFailure] = []
+
+    def compile(self, typed: Typed) -> tuple[pl.Expr, int]:
+        """The expression of ``typed`` and the highest step level it reads (0: none)."""
+        node = typed.node
+        match node:
+            case FieldRef():
+                expr = pl.col(node.path[0])
+                for name in node.path[1:]:
+                    expr = expr.struct.field(name)
+                return expr, 0
+            case Literal():
+                return pl.lit(node.value, dtype=typed.type.to_polars()), 0
+            case ListLiteral():
+                items = [item.value for item in node.items]
+                return pl.lit(items, dtype=typed.type.to_polars()), 0
+            case BinaryAdd():
+                (left, a), (right, b) = (self.compile(operand) for operand in typed.operands)
+                return _add(typed, left, right), max(a, b)
+            case Call():
+                return self._call(typed, node)
+            case DictLiteral():  # the type checker lets a table through only as lookup()'s
+                raise AssertionError("a dict literal outside lookup() passed the type checker")
+
+    def _call(self, typed: Typed, node: Call) -> tuple[pl.Expr, int]:
+        spec, binding = get_function(node.name), typed.call
+        assert spec is not None
+        assert binding is not None
+        if spec.name not in NULL_TOLERANT and any(v.type.kind is Kind.NULL for v in binding.values):
+            # f(None) is null, as in SQL; lowering it would apply text functions to a null dtype.
+            return pl.lit(None, dtype=typed.type.to_polars()), 0
+        compiled = [self.compile(value) for value in binding.values]
+        values = tuple(expr for expr, _ in compiled)
+        level = max((lvl for _, lvl in compiled), default=0)
+        lowered = spec.compile(
+            CallInput(
+                values,
+                tuple(v.type for v in binding.values),
+                binding.options,
+                binding.table,
+                typed.type,
+            )
+        )
+        constant = not _fields_read(typed)
+        if lowered.failed is None:
+            # Some Polars operations (replace_strict, is_in) turn a literal into a one-row
+            # column, which does not broadcast; .first() makes a call on constants a scalar.
+            return (lowered.expr.first() if constant else lowered.expr), level
+        argument = binding.values[0].node.text
+        shown = values[0].cast(pl.String)
+        if constant:
+            self.failures.append(
+                RowFailure(spec.name, argument, lowered.failed.first(), shown.first())
+            )
+            return lowered.expr.first(), level
+        if self.prefix is None or lowered.failed_given is None:
+            self.failures.append(RowFailure(spec.name, argument, lowered.failed, shown))
+            return lowered.expr, level
+        name = f"{self.prefix}{len(self.steps)}"
+        self.steps.append(Step(name, lowered.expr, level + 1))
+        failed = lowered.failed_given(pl.col(name))
+        self.failures.append(RowFailure(spec.name, argument, failed, shown))
+        return pl.col(name), level + 1
 
 
 def _add(typed: Typed, left: pl.Expr, right: pl.Expr) -> pl.Expr:
@@ -81,35 +141,6 @@ def _add(typed: Typed, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     if typed.type.kind is Kind.STRING:
         return pl.concat_str([left.cast(dtype), right.cast(dtype)])  # null if either is
     return left.cast(dtype) + right.cast(dtype)
-
-
-def _call(typed: Typed, node: Call, failures: list[RowFailure]) -> pl.Expr:
-    spec, binding = get_function(node.name), typed.call
-    assert spec is not None
-    assert binding is not None
-    if spec.name not in NULL_TOLERANT and any(v.type.kind is Kind.NULL for v in binding.values):
-        # f(None) is null, as in SQL; lowering it would apply text functions to a null dtype.
-        return pl.lit(None, dtype=typed.type.to_polars())
-    values = tuple(_compile(value, failures) for value in binding.values)
-    lowered = spec.compile(
-        CallInput(
-            values,
-            tuple(value.type for value in binding.values),
-            binding.options,
-            binding.table,
-            typed.type,
-        )
-    )
-    constant = not _fields_read(typed)
-    if lowered.failed is not None:
-        argument = binding.values[0]
-        condition, value = lowered.failed, values[0].cast(pl.String)
-        if constant:
-            condition, value = condition.first(), value.first()
-        failures.append(RowFailure(spec.name, argument.node.text, condition, value))
-    # Some Polars operations (replace_strict, is_in) turn a literal into a one-row column,
-    # which does not broadcast; .first() makes a call on constants a scalar again.
-    return lowered.expr.first() if constant else lowered.expr
 
 
 def _fields_read(typed: Typed) -> frozenset[str]:

@@ -28,7 +28,9 @@ _TWO_TO_63 = 2.0**63
 
 def failing(value: pl.Expr, result: pl.Expr) -> Lowered:
     """A call that failed wherever its input is set and its result is not."""
-    return Lowered(result, value.is_not_null() & result.is_null())
+    return Lowered(
+        result, value.is_not_null() & result.is_null(), lambda r: value.is_not_null() & r.is_null()
+    )
 
 
 def trimmed(value: pl.Expr) -> pl.Expr:
@@ -118,7 +120,8 @@ def lookup(call: CallInput) -> Lowered:
     result = pl.when(value.is_not_null()).then(replaced)
     if default is not None:
         return Lowered(result)
-    return Lowered(result, value.is_not_null() & ~value.is_in(key_series.implode()))
+    unmatched = value.is_not_null() & ~value.is_in(key_series.implode())
+    return Lowered(result, unmatched, lambda _result: unmatched)
 
 
 def _key_type(call: CallInput) -> DataType:

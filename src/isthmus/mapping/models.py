@@ -6,7 +6,7 @@ and ``text``, the source it was parsed from, so diagnostics and row failures can
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -126,12 +126,33 @@ class RowFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """A call that can fail, computed once into column ``name`` before the expression that
+    uses it; steps of a higher ``level`` read columns of lower ones."""
+
+    name: str
+    expr: pl.Expr
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """The expression in stages: ``steps`` first (by level), then ``expr`` and ``failures``,
+    which read the steps' columns instead of computing those calls again."""
+
+    steps: tuple[Step, ...]
+    expr: pl.Expr
+    failures: tuple[RowFailure, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledExpression:
     text: str  # the expression as written (str(value) for constants)
     type: DataType  # static result type (NULL for a bare None literal)
     expr: pl.Expr  # evaluates to the value, with dtype type.to_polars()
     failures: tuple[RowFailure, ...]  # in evaluation order, inner calls first
     source_fields: frozenset[str]  # top-level source fields it reads
+    staged: Staged | None = None  # the same, computing each fallible call once
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +168,12 @@ class CallInput:
 
 @dataclass(frozen=True, slots=True)
 class Lowered:
-    """A compiled call: its value, and for a call that can fail, the rows where it did."""
+    """A compiled call: its value, and for a call that can fail, the rows where it did.
+
+    ``failed_given`` says the same as ``failed`` from the call's result once it is computed
+    (a column), so an engine can compute an expensive call once and test it after.
+    """
 
     expr: pl.Expr
     failed: pl.Expr | None = None
+    failed_given: Callable[[pl.Expr], pl.Expr] | None = None

@@ -63,7 +63,9 @@ def compile_conversions(
             template = CONVERTERS.get(leaf_type.kind)
             if template is None:
                 continue
-            compiled, found = compile_expression(template.format(path), text, where)
+            compiled, found = compile_expression(
+                template.format(path), text, where, prefix=f"__conversion{len(conversions)}_"
+            )
             problems.extend(found)
             if compiled is None:
                 return None

@@ -8,10 +8,12 @@ need the destination, are checked afterwards by :func:`reject_missing_references
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
+from isthmus.mapping import CompiledExpression, RowFailure
 from isthmus.types import DataType, Kind
 from isthmus.validation.constraints import Check, field_checks
 from isthmus.validation.conversions import leaf_paths
@@ -38,7 +40,9 @@ class RowPlan:
     def __init__(self, mapping: CompiledMapping) -> None:
         self.mapping = mapping
         self.reasons: list[Reason] = []
+        self._conversion_steps = _levels(mapping.conversions.values())
         self._typed = self._typed_pass()
+        self._field_steps = _levels(mapping.fields.values())
         self._mapped = self._mapped_pass()
         self._checked = self._constraint_pass()
         self._flagged = len(self.reasons)  # reasons with a flag column; references come after
@@ -70,7 +74,7 @@ class RowPlan:
             exprs.append(_typed_field(name, data_type, mapping).alias(name))
             for path, _ in leaf_paths(name, data_type):
                 conversion = mapping.conversions.get(path)
-                for failure in conversion.failures if conversion else ():
+                for failure in _failures(conversion) if conversion else ():
                     exprs.extend(
                         self._flag(
                             Check(
@@ -90,8 +94,8 @@ class RowPlan:
     def _mapped_pass(self) -> list[pl.Expr]:
         exprs = self._carried()
         for target, compiled in self.mapping.fields.items():
-            exprs.append(compiled.expr.alias(target))
-            for failure in compiled.failures:
+            exprs.append(_value(compiled).alias(target))
+            for failure in _failures(compiled):
                 exprs.extend(
                     self._flag(
                         Check(
@@ -135,10 +139,14 @@ class RowPlan:
         )
         columns = [ROW, RECORD_ID, *self.mapping.entity.fields]
         # One lazy query, collected once: Polars shares common subexpressions across passes.
+        frame = text.lazy()
+        for level in self._conversion_steps:  # fallible calls, each computed once
+            frame = frame.with_columns(level)
+        frame = frame.select(self._typed)
+        for level in self._field_steps:
+            frame = frame.with_columns(level)
         return (
-            text.lazy()
-            .select(self._typed)
-            .select(self._mapped)
+            frame.select(self._mapped)
             .with_columns(self._missing)
             .with_columns(self._checked)
             .select(*columns, first.alias(CHECK), value.alias(VALUE))
@@ -168,6 +176,24 @@ def reject_missing_references(
     )
 
 
+def _value(compiled: CompiledExpression) -> pl.Expr:
+    return compiled.staged.expr if compiled.staged else compiled.expr
+
+
+def _failures(compiled: CompiledExpression) -> tuple[RowFailure, ...]:
+    return compiled.staged.failures if compiled.staged else compiled.failures
+
+
+def _levels(compiled: Iterable[CompiledExpression]) -> list[list[pl.Expr]]:
+    """The step columns of several expressions, grouped so each group reads only earlier
+    ones."""
+    by_level: dict[int, list[pl.Expr]] = {}
+    for expression in compiled:
+        for step in expression.staged.steps if expression.staged else ():
+            by_level.setdefault(step.level, []).append(step.expr.alias(step.name))
+    return [by_level[level] for level in sorted(by_level)]
+
+
 def _entity_types(mapping: CompiledMapping) -> dict[str, DataType]:
     return {name: spec.data_type for name, spec in mapping.entity.fields.items()}
 
@@ -175,7 +201,7 @@ def _entity_types(mapping: CompiledMapping) -> dict[str, DataType]:
 def _typed_field(name: str, data_type: DataType, mapping: CompiledMapping) -> pl.Expr:
     conversion = mapping.conversions.get(name)
     if conversion is not None:
-        return conversion.expr
+        return _value(conversion)
     if data_type.kind is Kind.STRUCT and any(
         p in mapping.conversions for p, _ in leaf_paths(name, data_type)
     ):
@@ -190,7 +216,7 @@ def _typed_struct(path: str, data_type: DataType, mapping: CompiledMapping) -> p
         inner_path = f"{path}.{inner}"
         conversion = mapping.conversions.get(inner_path)
         if conversion is not None:
-            leaves.append(conversion.expr.alias(inner))
+            leaves.append(_value(conversion).alias(inner))
         elif inner_type.kind is Kind.STRUCT:
             leaves.append(_typed_struct(inner_path, inner_type, mapping).alias(inner))
         else:

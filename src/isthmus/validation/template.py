@@ -247,7 +247,12 @@ def _compile_fields(
             )
             ok = False
             continue
-        result, found = compile_expression(expression, schema, locator.expression_location(path))
+        result, found = compile_expression(
+            expression,
+            schema,
+            locator.expression_location(path),
+            prefix=f"__field{len(compiled)}_{target}_",
+        )
         problems.extend(found)
         if result is None:
             ok = False

@@ -1,0 +1,158 @@
+"""How a unit of commit talks to its database: statements built with SQLAlchemy (which quotes
+every name for the dialect), executed on an ADBC connection that can take whole Arrow batches.
+
+ADBC's bulk ingest (PostgreSQL's binary COPY underneath; SQLite's prepared inserts in C) is
+the fast path the load needs: a batch of rows goes in without a Python object per value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+from sqlalchemy import Delete, Table, Update, func, literal, select
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.schema import CreateTable, DropTable
+from sqlalchemy.sql import ClauseElement
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+# How SQLAlchemy keeps times and dates in SQLite, which has no types of its own: rows this
+# driver writes read back the same through SQLAlchemy.
+SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%6f"
+SQLITE_DATE = "%Y-%m-%d"
+
+
+class AdbcDriver:
+    """One transaction on one ADBC connection (SQLite or PostgreSQL)."""
+
+    def __init__(self, url: str, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.sqlite = dialect.name == "sqlite"
+        if self.sqlite:
+            import adbc_driver_sqlite.dbapi as adbc  # noqa: PLC0415 - loaded only when used
+
+            self.connection = adbc.connect(make_url(url).database or ":memory:", autocommit=True)
+        else:
+            import adbc_driver_postgresql.dbapi as adbc_pg  # noqa: PLC0415
+
+            uri = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            self.connection = adbc_pg.connect(uri, autocommit=True)
+        self.cursor = self.connection.cursor()
+        if self.sqlite:
+            self.cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # IMMEDIATE takes the write lock up front: no failing half-way on a lock upgrade.
+            self.cursor.execute("BEGIN IMMEDIATE")
+        else:
+            self.cursor.execute("BEGIN")
+
+    def execute(self, statement: ClauseElement) -> int:
+        """Run a statement; the number of rows it changed (for updates and deletes)."""
+        if not self.sqlite and isinstance(statement, Update | Delete):
+            # ADBC reports no row count for a statement with parameters on PostgreSQL:
+            # count what the statement returns instead, inside one query.
+            changed = statement.returning(literal(1)).cte("changed")
+            return int(self.rows(select(func.count()).select_from(changed))[0][0])
+        sql, params = self._compiled(statement)
+        self.cursor.execute(sql, params or None)
+        if self.sqlite:
+            self.cursor.execute("SELECT changes()")
+            row = self.cursor.fetchone()
+            assert row is not None
+            return int(row[0])
+        return int(self.cursor.rowcount)
+
+    def rows(self, statement: ClauseElement) -> list[tuple[Any, ...]]:
+        sql, params = self._compiled(statement)
+        self.cursor.execute(sql, params or None)
+        return [tuple(row) for row in self.cursor.fetchall()]
+
+    def arrow(self, statement: ClauseElement) -> pa.Table:
+        sql, params = self._compiled(statement)
+        self.cursor.execute(sql, params or None)
+        return self.cursor.fetch_arrow_table()
+
+    def ingest(self, table: Table, rows: pa.Table) -> None:
+        """Append rows to an existing temporary table in one bulk call."""
+        data = _sqlite_values(rows) if self.sqlite else rows
+        self.cursor.adbc_ingest(table.name, data, mode="append", temporary=True)
+
+    def create(self, table: Table) -> None:
+        self.cursor.execute(str(CreateTable(table).compile(dialect=self.dialect)))
+
+    def drop(self, table: Table) -> None:
+        self.cursor.execute(str(DropTable(table).compile(dialect=self.dialect)))
+
+    def commit(self) -> None:
+        self.cursor.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.cursor.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.cursor.close()
+        self.connection.close()
+
+    def _compiled(self, statement: ClauseElement) -> tuple[str, list[Any]]:
+        compiled = statement.compile(
+            dialect=self.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        values = compiled.construct_params() or {}
+        order: list[str] = getattr(compiled, "positiontup", None) or []
+        params = [values[name] for name in order]
+        if self.sqlite:
+            params = [_sqlite_value(value) for value in params]
+        return str(compiled), params
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _sqlite_values(rows: pa.Table) -> pa.Table:
+    """Times and dates as SQLAlchemy's text, booleans as 0/1: what SQLite columns hold."""
+    frame = pl.from_arrow(rows)
+    assert isinstance(frame, pl.DataFrame)
+    converted = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            column = (
+                column.dt.convert_time_zone("UTC").dt.strftime(SQLITE_TIMESTAMP)
+                if dtype.time_zone
+                else column.dt.strftime(SQLITE_TIMESTAMP)
+            )
+        elif isinstance(dtype, pl.Date):
+            column = column.dt.strftime(SQLITE_DATE)
+        elif isinstance(dtype, pl.Boolean):
+            column = column.cast(pl.Int64)
+        converted.append(column.alias(name))
+    return frame.select(converted).to_arrow()
+
+
+def read_back(table: pa.Table, types: dict[str, pl.DataType], *, sqlite: bool) -> pa.Table:
+    """Rows read from the database in the core model's types (SQLite returns text)."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    if not sqlite:
+        return frame.select(pl.col(n).cast(t) for n, t in types.items()).to_arrow()
+    columns = []
+    for name, dtype in types.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            column = column.cast(pl.String).str.to_datetime(
+                "%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC", strict=False
+            )
+        elif isinstance(dtype, pl.Date):
+            column = column.cast(pl.String).str.to_date(SQLITE_DATE, strict=False)
+        else:
+            column = column.cast(dtype)
+        columns.append(column.alias(name))
+    return frame.select(columns).to_arrow()
