@@ -49,6 +49,7 @@ class RunReport:
     note: str | None = None
     attempts: tuple[AttemptRecord, ...] = ()
     refused_by: int | None = None  # the run holding the lease, when this one was refused
+    profile: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def succeeded(self) -> bool:

@@ -28,10 +28,16 @@ from isthmus.execution.clock import Clock
 from isthmus.execution.drift import DriftTracker
 from isthmus.execution.failpoints import failpoint
 from isthmus.execution.models import RunObserver, StreamCounts
+from isthmus.execution.prefetch import Prefetched
+from isthmus.execution.profile import Profile
 from isthmus.execution.writes import prepare, table_rows
 from isthmus.store import QuarantineEntry, StateStore
 from isthmus.validation.models import CompiledMapping
 from isthmus.validation.rows import CHECK, RECORD_ID, ROW, VALUE, RowPlan, reject_missing_references
+
+# Mapped batches that may wait for the load: enough to keep both cores busy, few enough
+# that memory stays a small multiple of one batch.
+PREFETCH_DEPTH = 2
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class StreamContext:
     clock: Clock
     observer: RunObserver
     check: Callable[[], None]  # raises when the run must stop (cancel, timeout, lease)
+    profile: Profile
     drift_policy: str = "warn"
 
 
@@ -78,11 +85,17 @@ def run_stream(
     drift = DriftTracker(mapping.stream_name, mapping.source_fields, context.drift_policy)
     propagate = plan.deletes != "none"
     context.observer.stream_started(mapping.name, source.size_hint(request))
-    for batch in source.read(request):
+    batches = Prefetched(
+        source.read(request),
+        lambda batch: _mapped(batch, rows),
+        depth=PREFETCH_DEPTH,
+        profile=context.profile,
+    )
+    for batch, (text, frame) in batches:
         context.check()
         failpoint("batch-read")
         drift.observe(batch.observed_fields)
-        unidentified = _process(batch, rows, plan, transaction, context, result)
+        unidentified = _process(batch, text, frame, rows, plan, transaction, context, result)
         if propagate and unidentified:
             propagate = False
             result.counts.notes.append(
@@ -98,6 +111,13 @@ def run_stream(
     return result
 
 
+def _mapped(batch: SourceBatch, rows: RowPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The batch as text, and mapped and checked (done ahead, in the prefetch thread)."""
+    text = pl.from_arrow(batch.records)
+    assert isinstance(text, pl.DataFrame)
+    return text, rows.evaluate(text)
+
+
 def _finish(
     plan: StreamPlan,
     transaction: Transaction,
@@ -111,7 +131,8 @@ def _finish(
         if propagate
         else None
     )
-    finished = transaction.finish(mapping.table, plan.mode, context.tenant, deletes)
+    with context.profile.stage("load"):
+        finished = transaction.finish(mapping.table, plan.mode, context.tenant, deletes)
     result.counts.deleted += finished.deleted
     if plan.mode is WriteMode.REPLACE:
         result.counts.inserted = finished.inserted
@@ -124,38 +145,45 @@ def _finish(
 
 def _process(
     batch: SourceBatch,
+    text: pl.DataFrame,
+    frame: pl.DataFrame,
     plan_rows: RowPlan,
     plan: StreamPlan,
     transaction: Transaction,
     context: StreamContext,
     result: StreamResult,
 ) -> int:
-    """Map, check and write one batch; the number of records it could not identify."""
-    text = pl.from_arrow(batch.records)
-    assert isinstance(text, pl.DataFrame)
-    frame = _check_references(plan_rows.evaluate(text), plan_rows, transaction, context)
+    """Check references and write one mapped batch; the number of records it could not
+    identify."""
+    profile = context.profile
+    with profile.stage("check references"):
+        frame = _check_references(frame, plan_rows, transaction, context)
     good = frame.filter(pl.col(CHECK).is_null())
     rejected = frame.filter(pl.col(CHECK).is_not_null())
     counts = result.counts
     unidentified = len(batch.malformed)
-    if plan.deletes != "none":
-        unidentified += _mark_seen(frame, plan, transaction, context)
-    if good.height:
-        rows = table_rows(good, plan.mapping, context.tenant)
-        prepared = prepare(rows, plan.mapping, context.tenant, transaction, plan.mode)
-        written = transaction.write(plan.mapping.table, prepared.rows, plan.mode, context.tenant)
-        applied = good.height - prepared.skipped
-        counts.inserted += written.inserted
-        counts.updated += applied - written.inserted
-        counts.skipped += prepared.skipped
-        counts.loaded += applied
+    with profile.stage("load"):
+        if plan.deletes != "none":
+            unidentified += _mark_seen(frame, plan, transaction, context)
+        if good.height:
+            rows = table_rows(good, plan.mapping, context.tenant)
+            prepared = prepare(rows, plan.mapping, context.tenant, transaction, plan.mode)
+            written = transaction.write(
+                plan.mapping.table, prepared.rows, plan.mode, context.tenant
+            )
+            applied = good.height - prepared.skipped
+            counts.inserted += written.inserted
+            counts.updated += applied - written.inserted
+            counts.skipped += prepared.skipped
+            counts.loaded += applied
     counts.records_read += text.height + len(batch.malformed)
     counts.rejected += rejected.height + len(batch.malformed)
-    entries = _quarantine_entries(rejected, text, batch, plan_rows, context)
-    entries += [_malformed_entry(m, plan.mapping, context) for m in batch.malformed]
-    for entry in entries:
-        counts.add_reason(entry.rule, entry.field, 1)
-    context.store.add_quarantine(entries)
+    with profile.stage("quarantine"):
+        entries = _quarantine_entries(rejected, text, batch, plan_rows, context)
+        entries += [_malformed_entry(m, plan.mapping, context) for m in batch.malformed]
+        for entry in entries:
+            counts.add_reason(entry.rule, entry.field, 1)
+        context.store.add_quarantine(entries)
     return unidentified
 
 

@@ -35,6 +35,7 @@ from isthmus.execution.failpoints import failpoint
 from isthmus.execution.guard import DEFAULT_LEASE_TTL, RunGuard, owner_name
 from isthmus.execution.models import RunObserver, RunReport, SilentObserver
 from isthmus.execution.pipeline import StreamContext, StreamPlan, StreamResult, run_stream
+from isthmus.execution.profile import Profile
 from isthmus.execution.records import StreamBook, error_class, error_message
 from isthmus.execution.scopes import Scopes
 from isthmus.logs import get_logger
@@ -187,6 +188,7 @@ class _Run:
         self.results: dict[str, StreamResult] = {}
         self.started = self.clock.monotonic()
         self.refused_by: int | None = None
+        self.profile = Profile(self.clock.monotonic)
 
     @property
     def sync(self) -> Sync:
@@ -232,6 +234,7 @@ class _Run:
     def _run_scopes(self) -> tuple[RunStatus, BaseException | None]:
         scopes = Scopes(
             self.destination,
+            profile=self.profile,
             stream_body=self._stream,
             on_committed=self._committed,
             attempt=self._attempt,
@@ -376,6 +379,7 @@ class _Run:
             clock=self.clock,
             observer=self.settings.observer,
             check=self.guard.check,
+            profile=self.profile,
             drift_policy=self.sync.schema_drift,
         )
 
@@ -423,6 +427,7 @@ class _Run:
             note=note_text,
             attempts=recorded.attempts if recorded else (),
             refused_by=self.refused_by,
+            profile=dict(self.profile.seconds),
         )
 
 

@@ -16,6 +16,7 @@ from isthmus.connectors.base import Checkpoint, Destination, Transaction
 from isthmus.errors import IsthmusError
 from isthmus.execution.errors import RunCancelledError, RunTimedOutError
 from isthmus.execution.failpoints import failpoint
+from isthmus.execution.profile import Profile
 from isthmus.store.errors import LeaseLostError
 from isthmus.store.models import StreamStatus
 
@@ -33,6 +34,7 @@ class Scopes:
         self,
         destination: Destination,
         *,
+        profile: Profile,
         stream_body: Callable[[str, Transaction], Checkpoint | None],
         on_committed: Callable[[dict[str, Checkpoint]], None],
         attempt: Callable[[str, list[str], Callable[[], None]], None],
@@ -40,6 +42,7 @@ class Scopes:
         mark: Callable[[str, StreamStatus, str | None], None],
     ) -> None:
         self.destination = destination
+        self.profile = profile
         self.stream_body = stream_body
         self.on_committed = on_committed
         self.attempt = attempt
@@ -58,12 +61,14 @@ class Scopes:
                 failpoint("stream-done")
             self.confirm()
             failpoint("before-commit")
-            transaction.commit()
+            with self.profile.stage("commit"):
+                transaction.commit()
         except BaseException:
             transaction.rollback()
             raise
         failpoint("after-commit")
-        self.on_committed(checkpoints)
+        with self.profile.stage("bookkeeping"):
+            self.on_committed(checkpoints)
 
     def run_as_one(self, order: list[str]) -> None:
         """commit: run — every stream in one transaction; the first failure ends the run."""

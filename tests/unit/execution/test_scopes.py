@@ -78,10 +78,10 @@ class _Meeting(MemorySource):
     def __init__(self, records: dict[str, list[dict[str, Any]]], barrier: threading.Barrier):
         super().__init__(records)
         self.barrier = barrier
-        self.threads: set[str] = set()
+        self.threads: set[int] = set()
 
     def read(self, request: StreamRequest) -> Iterator[SourceBatch]:
-        self.threads.add(threading.current_thread().name)
+        self.threads.add(threading.get_ident())
         self.barrier.wait()
         yield from super().read(request)
 
