@@ -27,9 +27,11 @@ ISO_PATTERN = (
 _NAIVE_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"
 # The common shape: date, T, time with seconds, optional fraction, an offset. Seconds are
 # 00-59 here, so a leap second (:60, which chrono would roll into the next minute) takes the
-# general path and fails there.
+# general path and fails there; years 0000, 0001 and 9999 take it too, because an offset can
+# push them out of the years a datetime holds.
 COMMON_ISO = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    r"-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
     r"(?:Z|[+-][0-9]{2}:?[0-5][0-9])$"
 )
 COMMON_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
@@ -44,10 +46,14 @@ def parse_timestamp(call: CallInput) -> Lowered:
     value = call.values[0]
     fmt, tz = call.options.get("fmt"), str(call.options.get("tz") or "UTC")
     text = trimmed(value)
-    parsed = _iso(text, tz) if fmt is None else _formatted(text, str(fmt), tz)
-    # years 1-9999: what Python's datetime, and so every consumer of the batch, can hold
-    in_range = parsed.dt.year().is_between(1, 9999)
-    return failing(value, pl.when(in_range).then(parsed))
+    if fmt is not None:
+        return failing(value, _in_range(_formatted(text, str(fmt), tz)))
+    return failing(value, _iso(text, tz))
+
+
+def _in_range(parsed: pl.Expr) -> pl.Expr:
+    """Years 1-9999: what Python's datetime, and so every consumer of the batch, can hold."""
+    return pl.when(parsed.dt.year().is_between(1, 9999)).then(parsed)
 
 
 def _iso(text: pl.Expr, tz: str) -> pl.Expr:
@@ -60,7 +66,9 @@ def _iso(text: pl.Expr, tz: str) -> pl.Expr:
         .then(text)
         .str.to_datetime(COMMON_FORMAT, strict=False, time_unit="us", time_zone="UTC")
     )
-    return pl.coalesce(fast, _iso_general(pl.when(common.not_()).then(text), tz))
+    # The fast path's years (2-9998) stay in range whatever the offset; the general path's
+    # are checked, which costs little since it sees only the other rows.
+    return pl.coalesce(fast, _in_range(_iso_general(pl.when(common.not_()).then(text), tz)))
 
 
 def _iso_general(text: pl.Expr, tz: str) -> pl.Expr:
