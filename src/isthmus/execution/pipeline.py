@@ -64,6 +64,7 @@ class StreamPlan:
     mode: WriteMode
     deletes: str  # none | soft | hard
     save_checkpoint: bool = True
+    check_threshold: bool = True  # a replay's records were all rejected once: no threshold
 
 
 @dataclass

@@ -95,6 +95,7 @@ def replay_run(project: Project, run_id: int, settings: RunSettings | None = Non
             WriteMode.UPSERT if m.write_mode is WriteMode.REPLACE else m.write_mode,
             "none",
             save_checkpoint=False,
+            check_threshold=False,
         )
         for m in compiled.mappings
         if groups[m.name]

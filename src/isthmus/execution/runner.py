@@ -300,7 +300,8 @@ class _Run:
         self.results[name] = result
         record = self.book.succeed(name, result.counts, self.clock.monotonic() - started)
         self.settings.observer.stream_finished(name, record)
-        self.book.check_threshold(name, self.sync.max_rejected_fraction, self.run_id)
+        if plan.check_threshold:
+            self.book.check_threshold(name, self.sync.max_rejected_fraction, self.run_id)
         return result.checkpoint if plan.save_checkpoint else None
 
     def _committed(self, checkpoints: dict[str, Checkpoint]) -> None:

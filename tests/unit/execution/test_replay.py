@@ -104,3 +104,16 @@ def test_replaying_an_unknown_run_is_refused(tiny: Path) -> None:
     with pytest.raises(NotFoundError) as caught:
         replay_run(load_project(tiny), 404)
     assert caught.value.message == "no run 404 in the state store"
+
+
+def test_a_replay_is_not_held_to_the_rejection_limit(tiny: Path, rejected_run: int) -> None:
+    # Every replayed record was rejected once, so a replay that repairs a few is a success
+    # even where a normal run with that share of rejections would roll back.
+    edit_yaml(tiny / "templates/people.yaml", lambda d: d["sync"].update(max_rejected_fraction=0.1))
+    fix_the_mapping(tiny)
+    outcome = replay_run(load_project(tiny), rejected_run, RunSettings(clock=FakeClock()))
+    assert outcome.report.succeeded
+    assert (outcome.resolved, outcome.rejected_again) == (1, 1)
+    normal = run_integration(load_project(tiny), "a-people", RunSettings(clock=FakeClock()))
+    assert not normal.succeeded
+    assert "more than the 10.0% the template allows" in (normal.error or "")
