@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,11 +36,17 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int = 1
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`isthmus demo` in a new folder: the folder and what the demo printed."""
     folder = tmp_path_factory.mktemp("cli") / "demo"
     result = isthmus("demo", "--dir", str(folder))
     assert result.returncode == 0, result.stdout + result.stderr
-    return folder
+    return folder, result.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_dir(demo_run: tuple[Path, str]) -> Path:
+    return demo_run[0]
 
 
 def test_demo_writes_validates_runs_and_summarises_both_tenants(demo_dir: Path) -> None:
@@ -47,7 +56,12 @@ def test_demo_writes_validates_runs_and_summarises_both_tenants(demo_dir: Path) 
         assert report["contacts"]["total_spoiled"] > 0
     result = isthmus("runs", "--format", "json", cwd=demo_dir)
     runs = json.loads(result.stdout)["runs"]
-    assert sorted(r["integration"] for r in runs[:2]) == ["acme-crm", "globex-crm"]
+    assert [(r["id"], r["integration"], r["trigger"]) for r in runs if r["id"] <= 4] == [
+        (4, "globex-crm", "replay"),
+        (3, "acme-crm", "schedule"),
+        (2, "globex-crm", "manual"),
+        (1, "acme-crm", "manual"),
+    ]
 
 
 def test_demo_output_names_counts_reasons_and_databases(tmp_path: Path) -> None:
@@ -63,6 +77,156 @@ def test_demo_output_names_counts_reasons_and_databases(tmp_path: Path) -> None:
     assert "rejected records by rule and field (personal data masked):" in out
     assert f"core database: sqlite:///{(tmp_path / 'd/.isthmus/core.db').resolve()}" in out
     assert f"state store:   sqlite:///{(tmp_path / 'd/.isthmus/state.db').resolve()}" in out
+
+
+def section(output: str, heading: str) -> str:
+    """The demo's output from ``heading`` to the next step's heading."""
+    start = output.index(heading)
+    end = output.find("\n== ", start + len(heading))
+    return output[start : end if end >= 0 else len(output)]
+
+
+def generator_report(folder: Path, tenant: str) -> dict[str, dict[str, Any]]:
+    report: dict[str, dict[str, Any]] = json.loads(
+        (folder / f"data/{tenant}/generator-report.json").read_text()
+    )
+    return report
+
+
+def stream_row(name: str, *counts: int) -> str:
+    """A row of a run's streams table: name, status succeeded, read, loaded, inserted,
+    updated, rejected, skipped; then the duration."""
+    numbers = r"\s+".join(f"{n:,}" for n in counts)
+    return rf"^{name}\s+succeeded\s+{numbers}\s+\d+\.\d\d s$"
+
+
+def shown_run(folder: Path, run_id: int) -> dict[str, Any]:
+    result = isthmus("runs", "show", str(run_id), "--format", "json", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    shown: dict[str, Any] = json.loads(result.stdout)
+    return shown
+
+
+def test_demo_retries_globex_through_its_injected_transient_failure_with_unchanged_numbers(
+    demo_run: tuple[Path, str],
+) -> None:
+    folder, out = demo_run
+    block = section(out, "== globex-crm: a transient failure, retried")
+    assert (
+        "injected: the demo makes globex's first write fail as if the database had dropped "
+        "the connection;"
+    ) in block
+    assert "run 2  globex-crm (tenant globex)  succeeded  committed" in block
+    attempts = [line for line in block.splitlines() if line.startswith("  attempt ")]
+    assert len(attempts) == 2
+    assert re.fullmatch(
+        r"  attempt 1  run  failed \(transient\): injected failure on write to account, "
+        r"write 1  then waited \d\.\d\d s",
+        attempts[0],
+    )
+    assert attempts[1] == "  attempt 2  run  succeeded"
+    report = generator_report(folder, "globex")
+    accounts, contacts = report["accounts"], report["contacts"]
+    duplicates = contacts["good"] - contacts["distinct_good_ids"]
+    for row in (
+        stream_row("accounts", accounts["records"], accounts["good"], accounts["good"], 0,
+                   accounts["total_spoiled"], 0),
+        stream_row("contacts", contacts["records"], contacts["good"],
+                   contacts["distinct_good_ids"], duplicates, contacts["total_spoiled"], 0),
+    ):  # fmt: skip
+        assert re.search(row, block, re.MULTILINE), row
+    tries = [a for a in shown_run(folder, 2)["attempts"] if a["scope"] == "run"]
+    assert [(a["attempt"], a["error_class"]) for a in tries] == [(1, "transient"), (2, None)]
+    assert 0 <= tries[0]["wait_s"] <= 1.0  # full jitter under the 1 s initial delay
+    assert tries[1]["wait_s"] is None
+
+
+def test_demo_shows_a_scheduled_run_recorded_with_trigger_schedule(
+    demo_run: tuple[Path, str],
+) -> None:
+    folder, out = demo_run
+    block = section(out, "== a scheduled run")
+    assert re.search(
+        r"^acme-crm: run 3 succeeded \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$",
+        block,
+        re.MULTILINE,
+    )
+    assert "run 3  acme-crm (tenant acme)  succeeded  committed" in block
+    assert re.search(r"config [0-9a-f]{12}  trigger schedule$", block, re.MULTILINE)
+    contacts = generator_report(folder, "acme")["contacts"]
+    duplicates = contacts["good"] - contacts["distinct_good_ids"]
+    # The second read of the same export updates each contact once, from its newest version;
+    # the older versions of a duplicated contact are skipped by the cursor field.
+    assert re.search(
+        stream_row("contacts", contacts["records"], contacts["distinct_good_ids"], 0,
+                   contacts["distinct_good_ids"], contacts["total_spoiled"], duplicates),
+        block,
+        re.MULTILINE,
+    )  # fmt: skip
+    shown = shown_run(folder, 3)
+    assert (shown["trigger"], shown["status"]) == ("schedule", "succeeded")
+
+
+def replay_counts(folder: Path) -> tuple[int, int, int]:
+    """What a replay of globex's run can do: records replayed (every rejected one that was a
+    record), those the status fix repairs ("Pending Review", spoiled in that way only), and
+    the malformed ones it leaves."""
+    report = generator_report(folder, "globex")
+    malformed = report["contacts"]["spoiled"]["malformed"]
+    rejected = report["contacts"]["total_spoiled"] + report["accounts"]["total_spoiled"]
+    pending = (
+        (folder / "data/globex/contacts.csv").read_text(encoding="utf-8").count("Pending Review")
+    )
+    assert pending > 0
+    return rejected - malformed, pending, malformed
+
+
+def test_demo_fixes_globex_status_mapping_by_appending_a_commented_override_then_replays(
+    demo_run: tuple[Path, str],
+) -> None:
+    folder, out = demo_run
+    block = section(out, "== a mapping fix, then a replay")
+    replayed, pending, _ = replay_counts(folder)
+    assert (
+        f'run 2 quarantined {pending} globex-crm contact(s) whose Status is "Pending Review" '
+        "(rule lookup, field status)"
+    ) in block
+    bundled = resources.files("isthmus.demo") / "files/integrations/globex/crm.yaml"
+    original = bundled.read_text(encoding="utf-8")
+    fixed = (folder / "integrations/globex/crm.yaml").read_text(encoding="utf-8")
+    assert fixed.startswith(original)  # appended: every line and comment kept
+    added = fixed[len(original) :].splitlines()
+    assert added[:3] == ["  mappings:", "    contacts:", "      fields:"]
+    assert added[3].startswith('        # Globex marks contacts it has not qualified yet "Pending')
+    assert "'pending review': 'prospect'}, ignore_case=True)" in added[-1]
+    shown_fix = [
+        line.removeprefix("  + ") for line in block.splitlines() if line.startswith("  + ")
+    ]
+    assert shown_fix == added
+    valid = json.loads(isthmus("validate", "--format", "json", cwd=folder).stdout)
+    assert valid == {"valid": True, "diagnostics": []}
+    replay = shown_run(folder, 4)
+    assert (replay["integration"], replay["trigger"]) == ("globex-crm", "replay")
+    assert replay["note"] == f"replay of {replayed} records quarantined by run 2"
+
+
+def test_demo_replay_loads_exactly_the_pending_review_contacts_and_keeps_the_rest(
+    demo_run: tuple[Path, str],
+) -> None:
+    folder, out = demo_run
+    replayed, pending, malformed = replay_counts(folder)
+    assert (
+        f"replayed {replayed} records: {pending} loaded and left the quarantine, "
+        f"{replayed - pending} rejected again (now quarantined by run 4), {malformed} "
+        "malformed records left as they were"
+    ) in section(out, "== a mapping fix, then a replay")
+    resolved = isthmus(
+        "quarantine", "list", "--run", "2", "--status", "resolved", "-f", "json", cwd=folder
+    )
+    records = json.loads(resolved.stdout)["records"]
+    assert [(r["rule"], r["field"], r["value"]) for r in records] == [
+        ("lookup", "status", "Pending Review")
+    ] * pending
 
 
 def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

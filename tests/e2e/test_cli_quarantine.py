@@ -16,6 +16,9 @@ import pytest
 PLANTED_EMAIL = "planted.secret.7431@nowhere"
 PLANTED_PHONE = "+1 555 0199 7431"
 PLANTED_RAW = "malformed.secret.9922@example.com"
+# `isthmus demo` makes runs 1 to 4: acme-crm, globex-crm, a scheduled acme-crm run and a replay
+# of globex-crm's run 2; the fixture's run with planted personal data comes next.
+PLANTED_RUN = 5
 
 
 def isthmus(*args: str, cwd: Path, columns: int = 140) -> subprocess.CompletedProcess[str]:
@@ -63,13 +66,14 @@ def planted_contact() -> str:
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo after `isthmus demo` (runs 1 and 2) and a run of acme-crm with planted PII."""
+    """The demo after `isthmus demo` (runs 1 to 4) and a run of acme-crm with planted PII."""
     folder = tmp_path_factory.mktemp("quarantine") / "demo"
     succeeded(isthmus("demo", "--dir", str(folder), cwd=folder.parent))
     contacts = folder / "data/acme/contacts.jsonl"
     text = contacts.read_text(encoding="utf-8")
     contacts.write_text(text + ("" if text.endswith("\n") else "\n") + planted_contact())
-    succeeded(isthmus("run", "acme-crm", cwd=folder))
+    planted = json.loads(succeeded(isthmus("run", "acme-crm", "-f", "json", cwd=folder)))
+    assert planted["id"] == PLANTED_RUN
     return folder
 
 
@@ -140,9 +144,10 @@ def test_the_table_never_wraps_a_row_on_a_narrow_terminal(demo_dir: Path, column
 def test_export_csv_writes_one_row_per_record_the_run_rejected(
     demo_dir: Path, tmp_path: Path
 ) -> None:
-    for run_id in (1, 2, 3):
+    for run_id in (1, 2, PLANTED_RUN):
         target = tmp_path / f"run-{run_id}.csv"
-        args = ["--run", str(run_id), "--format", "csv", "--out", str(target)]
+        # Every status: the demo's replay of run 2 resolves or supersedes some of its records.
+        args = ["--run", str(run_id), "--status", "all", "--format", "csv", "--out", str(target)]
         out = succeeded(isthmus("quarantine", "export", *args, cwd=demo_dir))
         with target.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -157,19 +162,21 @@ def test_export_csv_writes_one_row_per_record_the_run_rejected(
 def test_planted_personal_data_appears_in_no_output_unless_unmasked(
     demo_dir: Path, tmp_path: Path
 ) -> None:
-    target = tmp_path / "all.csv"
+    target, planted = tmp_path / "all.csv", str(PLANTED_RUN)
     outputs = [
         isthmus("quarantine", "list", "--status", "all", "--limit", "1000", cwd=demo_dir),
-        isthmus("quarantine", "list", "--run", "3", "--limit", "1000", "-f", "json", cwd=demo_dir),
+        isthmus(
+            "quarantine", "list", "--run", planted, "--limit", "1000", "-f", "json", cwd=demo_dir
+        ),
         isthmus("quarantine", "export", "--status", "all", cwd=demo_dir),
         isthmus("quarantine", "export", "-f", "csv", "-o", str(target), cwd=demo_dir),
-        isthmus("runs", "show", "3", cwd=demo_dir),
+        isthmus("runs", "show", planted, cwd=demo_dir),
     ]
     shown = "".join(succeeded(r) + r.stderr for r in outputs) + target.read_text()
     assert "003PLANTED0000001" in shown  # the planted records are there...
     for secret in (PLANTED_EMAIL, PLANTED_PHONE, PLANTED_RAW, "planted.secret", "malformed.secret"):
         assert secret not in shown  # ...but never their personal data
-    unmasked = isthmus("quarantine", "export", "--run", "3", "--unmasked", cwd=demo_dir)
+    unmasked = isthmus("quarantine", "export", "--run", planted, "--unmasked", cwd=demo_dir)
     assert PLANTED_EMAIL in succeeded(unmasked)
     assert PLANTED_PHONE in unmasked.stdout
     assert PLANTED_RAW in unmasked.stdout
@@ -213,7 +220,7 @@ def test_purge_of_one_run_reports_json_and_leaves_the_other_runs(project: Path) 
         "deleted": rejected(project, 2),
         "dry_run": False,
     }
-    assert {r[1] for r in quarantine_rows(project)} == {1, 3}
+    assert {r[1] for r in quarantine_rows(project)} == {1, 3, 4, PLANTED_RUN}
 
 
 @pytest.mark.parametrize(

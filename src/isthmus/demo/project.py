@@ -6,11 +6,18 @@ written beside each tenant's files so anyone can check a run's numbers against i
 
 from __future__ import annotations
 
+import ast
+import difflib
+import io
 import json
 import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import FoldedScalarString
 
 from isthmus.demo.generator import (
     ALL_KINDS,
@@ -103,3 +110,87 @@ def _without_ids(report: AccountsReport) -> dict[str, object]:
     data = report.to_dict()
     data.pop("good_ids", None)
     return data
+
+
+# --- the demo's mapping fix ------------------------------------------------------------------
+
+TEMPLATE_FILE = "templates/crm-contacts-2.1.0.yaml"
+GLOBEX_FILE = "integrations/globex/crm.yaml"
+PENDING_REVIEW = "Pending Review"
+"""A status Globex's CRM uses and the template's lookup does not know: the demo's
+generator writes exactly this spelling into some spoiled contacts."""
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """What a change of one project file added: the ``+`` lines of its diff."""
+
+    path: str  # relative to the project's root
+    added: tuple[str, ...]
+
+
+def fix_pending_review(root: Path, run_id: int) -> ConfigChange:
+    """Override globex's status mapping so that "Pending Review" means a prospect.
+
+    The override is the template's lookup with one more entry, appended to the integration
+    file's ``overrides`` (``mappings.*.fields.*`` is overridable) with a comment saying why;
+    the file's other lines and comments stay as they are.
+    """
+    yaml = _round_trip_yaml()
+    template = yaml.load((root / TEMPLATE_FILE).read_text(encoding="utf-8"))
+    expression = _with_entry(
+        str(template["mappings"]["contacts"]["fields"]["status"]),
+        PENDING_REVIEW.lower(),
+        "prospect",
+    )
+    path = root / GLOBEX_FILE
+    before = path.read_text(encoding="utf-8")
+    document = yaml.load(before)
+    overrides = document.setdefault("overrides", CommentedMap())
+    mappings = overrides.setdefault("mappings", CommentedMap())
+    contacts = mappings.setdefault("contacts", CommentedMap())
+    fields = contacts.setdefault("fields", CommentedMap())
+    fields["status"] = FoldedScalarString(expression)
+    fields.yaml_set_comment_before_after_key(
+        "status",
+        before=f'Globex marks contacts it has not qualified yet "{PENDING_REVIEW}": they are\n'
+        f"prospects. The template's lookup does not know the value, so run {run_id}\n"
+        "quarantined them (rule lookup, field status); replay that run after this fix.",
+        indent=8,  # overrides.mappings.contacts.fields.status: four levels of two spaces
+    )
+    buffer = io.StringIO()
+    yaml.dump(document, buffer)
+    after = buffer.getvalue()
+    path.write_text(after, encoding="utf-8")
+    added = [
+        line[1:]
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="")
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    return ConfigChange(GLOBEX_FILE, tuple(added))
+
+
+def _round_trip_yaml() -> YAML:
+    yaml = YAML()  # round-trip: comments, flow styles and quotes are kept
+    yaml.preserve_quotes = True
+    yaml.width = 88
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _with_entry(expression: str, key: str, value: str) -> str:
+    """``lookup(x, {...}, ...)`` with ``key: value`` added to its table. The mapping language
+    is a subset of Python's expression syntax, so Python's parser reads it."""
+    tree = ast.parse(expression.strip(), mode="eval")
+    call = tree.body
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "lookup"
+        and len(call.args) > 1
+        and isinstance(call.args[1], ast.Dict)
+    ):
+        raise ValueError(f"not a lookup with a table: {expression!r}")
+    call.args[1].keys.append(ast.Constant(key))
+    call.args[1].values.append(ast.Constant(value))
+    return ast.unparse(tree)

@@ -1,0 +1,89 @@
+"""`isthmus demo`, `validate`, `docs`: the Typer wrappers and their glue (load the project,
+call the validation or governance layer, render). The demo's story is in ``cli/demo.py``.
+
+The layers are imported inside the glue, so `isthmus --help` does not load them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from isthmus.cli.options import Format, FormatOption, ProjectOption
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
+    app.command()(validate)
+    app.command()(docs)
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+def demo(
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Where to write the demo project (default: a new temporary folder).",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Write the demo project, validate it, and run both of its integrations; then show a
+    retried failure, a scheduled run, and a replay after a mapping fix."""
+    from isthmus.cli.demo import run_demo
+
+    raise typer.Exit(run_demo(directory))
+
+
+def validate(project: ProjectOption = Path("."), output: FormatOption = Format.human) -> None:
+    """Check every file of the project before anything runs."""
+    raise typer.Exit(run_validate(project, json_output=output is Format.json))
+
+
+def docs(
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Folder to write the HTML catalog into.", file_okay=False),
+    ],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Write a static HTML catalog of templates, integrations and the core model."""
+    raise typer.Exit(run_docs(project, out))
+
+
+# --- the glue --------------------------------------------------------------------------------
+
+
+def run_validate(root: Path, *, json_output: bool) -> int:
+    from isthmus.cli import render, render_project
+    from isthmus.config.project import load_project
+    from isthmus.diagnostics import has_errors
+    from isthmus.validation import validate_project
+
+    project = load_project(root)
+    diagnostics = validate_project(project)
+    if json_output:
+        render.print_json(
+            {
+                "valid": not has_errors(diagnostics),
+                "diagnostics": [d.to_dict() for d in diagnostics],
+            }
+        )
+    else:
+        render_project.diagnostics(diagnostics, project)
+    return 1 if has_errors(diagnostics) else 0
+
+
+def run_docs(root: Path, out: Path) -> int:
+    from isthmus.cli import render_project
+    from isthmus.config.project import load_project
+    from isthmus.governance import write_catalog
+
+    report = write_catalog(load_project(root), out)
+    render_project.docs_written(report.pages, out, report.unresolved)
+    return 0
