@@ -105,6 +105,21 @@ def test_run_full_reads_everything_once_and_the_read_mode_stays_incremental(tiny
 # --- plan ------------------------------------------------------------------------------------
 
 
+def test_run_profile_shows_the_time_of_each_stage_and_json_always_carries_it(
+    tiny: Path,
+) -> None:
+    output = clean(isthmus("run", "a-people", "--profile", project=tiny))
+    assert "where the time went (" in output
+    for stage in ("extract", "map and check", "load", "commit"):
+        assert stage in output
+    assert "shares can add up to more than 100%" in output
+    plain = clean(isthmus("run", "a-people", project=tiny))
+    assert "where the time went" not in plain
+    profile = as_json("run", "a-people", project=tiny)["profile"]
+    assert {"extract", "map and check", "load", "commit", "bookkeeping"} <= set(profile)
+    assert all(isinstance(s, float) and s >= 0 for s in profile.values())
+
+
 def test_plan_lists_streams_in_run_order_with_levels_dependencies_and_run_settings(
     tiny: Path,
 ) -> None:

@@ -88,6 +88,7 @@ def run_json(details: RunDetails, report: RunReport | None) -> dict[str, Any]:
     if report is not None:
         data["core_database"] = report.core_database
         data["state_database"] = report.state_database
+        data["profile"] = {stage: round(s, 6) for stage, s in report.profile.items()}
     return data
 
 
@@ -249,6 +250,23 @@ def run_summary(details: RunDetails, report: RunReport) -> None:
     out.print(f"core database: {report.core_database}")
     out.print(f"state store:   {report.state_database}")
     more(report.run_id)
+
+
+def profile(report: RunReport) -> None:
+    """Seconds per stage, largest first, with each stage's share of the run's wall time."""
+    out.print(f"where the time went ({report.duration_s:.2f} s wall):")
+    stages = table("stage", "seconds", "of wall time")
+    wall = report.duration_s or 1.0
+    for stage, spent in sorted(report.profile.items(), key=lambda item: -item[1]):
+        stages.add_row(stage, f"{spent:.2f}", f"{spent / wall:.0%}")
+    out.print(stages)
+    out.print(
+        Text(
+            "reading and mapping run in a thread while the previous batch loads, so shares can "
+            "add up to more than 100%; 'waiting for batches' is time the load stood idle",
+            style="dim",
+        )
+    )
 
 
 def more(run_id: int) -> None:

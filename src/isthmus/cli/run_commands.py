@@ -60,9 +60,18 @@ def run(
             "mode does not change.",
         ),
     ] = False,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            "--profile",
+            help="Also show where the run's time went, stage by stage (JSON always has it).",
+        ),
+    ] = False,
 ) -> None:
     """Run one integration now: validate, read, map, check, load in one transaction."""
-    raise typer.Exit(run_run(project, integration, json_output=output is Format.json, full=full))
+    raise typer.Exit(
+        run_run(project, integration, json_output=output is Format.json, full=full, profile=profile)
+    )
 
 
 def runs_list(
@@ -139,13 +148,18 @@ def replay(
 # --- the glue --------------------------------------------------------------------------------
 
 
-def run_run(root: Path, integration: str, *, json_output: bool, full: bool = False) -> int:
+def run_run(
+    root: Path, integration: str, *, json_output: bool, full: bool = False, profile: bool = False
+) -> int:
+    from isthmus.cli import render_runs
     from isthmus.config.project import load_project
     from isthmus.execution import RunSettings
 
     project = load_project(root)
     settings = RunSettings(full=full)
     report = run_and_show(project, integration, settings, json_output=json_output)
+    if profile and not json_output:
+        render_runs.profile(report)
     return 0 if report.succeeded else 1
 
 
