@@ -18,9 +18,11 @@ from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import ClauseElement
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-# How SQLAlchemy keeps times and dates in SQLite, which has no types of its own: rows this
-# driver writes read back the same through SQLAlchemy.
-SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%6f"
+# SQLite has no time types: a core timestamp is ISO 8601 text in UTC with six decimals, a date
+# is YYYY-MM-DD, a boolean 0 or 1. That is what ADBC's ingest writes from Arrow by itself;
+# statement parameters, sqlite_text and SQLAlchemy (sqltables) write the same.
+SQLITE_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%f"
+SQLITE_TIMESTAMP_POLARS = "%Y-%m-%dT%H:%M:%S.%6f"  # the same, in Polars' (chrono's) words
 SQLITE_DATE = "%Y-%m-%d"
 
 
@@ -75,8 +77,7 @@ class AdbcDriver:
 
     def ingest(self, table: Table, rows: pa.Table) -> None:
         """Append rows to an existing temporary table in one bulk call."""
-        data = _sqlite_values(rows) if self.sqlite else rows
-        self.cursor.adbc_ingest(table.name, data, mode="append", temporary=True)
+        self.cursor.adbc_ingest(table.name, rows, mode="append", temporary=True)
 
     def create(self, table: Table) -> None:
         self.cursor.execute(str(CreateTable(table).compile(dialect=self.dialect)))
@@ -108,7 +109,7 @@ class AdbcDriver:
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.astimezone(dt.UTC).strftime(SQLITE_TIMESTAMP)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -116,25 +117,19 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _sqlite_values(rows: pa.Table) -> pa.Table:
-    """Times and dates as SQLAlchemy's text, booleans as 0/1: what SQLite columns hold."""
+def sqlite_text(rows: pa.Table) -> pa.Table:
+    """Timestamps as the text ADBC would write for them, made by Polars: twice as fast as
+    the driver's own conversion, and done off the thread that holds the transaction."""
     frame = pl.from_arrow(rows)
     assert isinstance(frame, pl.DataFrame)
-    converted = []
+    as_text = []
     for name, dtype in frame.schema.items():
-        column = pl.col(name)
         if isinstance(dtype, pl.Datetime):
-            column = (
-                column.dt.convert_time_zone("UTC").dt.strftime(SQLITE_TIMESTAMP)
-                if dtype.time_zone
-                else column.dt.strftime(SQLITE_TIMESTAMP)
-            )
-        elif isinstance(dtype, pl.Date):
-            column = column.dt.strftime(SQLITE_DATE)
-        elif isinstance(dtype, pl.Boolean):
-            column = column.cast(pl.Int64)
-        converted.append(column.alias(name))
-    return frame.select(converted).to_arrow()
+            utc = pl.col(name).dt.convert_time_zone("UTC") if dtype.time_zone else pl.col(name)
+            as_text.append(utc.dt.strftime(SQLITE_TIMESTAMP_POLARS).alias(name))
+    if not as_text:
+        return rows
+    return frame.with_columns(as_text).to_arrow(compat_level=pl.CompatLevel.newest())
 
 
 def read_back(table: pa.Table, types: dict[str, pl.DataType], *, sqlite: bool) -> pa.Table:
@@ -148,7 +143,7 @@ def read_back(table: pa.Table, types: dict[str, pl.DataType], *, sqlite: bool) -
         column = pl.col(name)
         if isinstance(dtype, pl.Datetime):
             column = column.cast(pl.String).str.to_datetime(
-                "%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC", strict=False
+                "%Y-%m-%dT%H:%M:%S%.f", time_unit="us", time_zone="UTC", strict=False
             )
         elif isinstance(dtype, pl.Date):
             column = column.cast(pl.String).str.to_date(SQLITE_DATE, strict=False)

@@ -22,12 +22,18 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy import Column as SqlColumn
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeEngine
 
 from isthmus.connectors.base import TableSpec
 from isthmus.types import DataType, Kind
 
 MAX_IDENTIFIER = 63
+# The text ADBC's SQLite ingest writes for a UTC timestamp (sqldriver.SQLITE_TIMESTAMP).
+SQLITE_DATETIME = sqlite.DATETIME(  # type: ignore[no-untyped-call]  # SQLAlchemy's stubs lack it
+    storage_format="%(year)04d-%(month)02d-%(day)02dT%(hour)02d:%(minute)02d:%(second)02d"
+    ".%(microsecond)06d"
+)
 CHECKPOINTS_TABLE = "isthmus_checkpoints"
 
 
@@ -37,7 +43,7 @@ def sql_type(data_type: DataType) -> TypeEngine[Any]:
         Kind.INTEGER: BigInteger(),
         Kind.FLOAT: Double(),
         Kind.BOOLEAN: Boolean(),
-        Kind.TIMESTAMP: DateTime(timezone=True),
+        Kind.TIMESTAMP: DateTime(timezone=True).with_variant(SQLITE_DATETIME, "sqlite"),
         Kind.DATE: Date(),
     }
     if data_type.kind not in types:

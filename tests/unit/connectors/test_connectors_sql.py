@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import support_destinations as behaviours
 from isthmus.connectors import SqlDestination, WriteMode
+from isthmus.connectors.base import DeletePolicy
 
 
 @pytest.fixture
@@ -90,6 +94,39 @@ def test_table_named_as_long_as_the_core_model_allows_works(url: str) -> None:
 
 def test_reference_lookup_on_ordinary_long_names_works(url: str) -> None:
     behaviours.reference_lookup_on_ordinary_long_names_works(url)
+
+
+def test_sqlite_keeps_times_as_iso_8601_utc_text_whichever_way_they_were_written(
+    tmp_path: Path,
+) -> None:
+    # Batches are ingested as Arrow and soft deletes are statements with parameters: both
+    # must write the same text, or comparing and sorting the column in SQL would go wrong.
+    url = f"sqlite:///{tmp_path / 'core.db'}"
+    moment = dt.datetime(2024, 2, 29, 23, 59, 59, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    destination = behaviours.prepared(url)
+    try:
+        behaviours.write_committed(
+            destination,
+            [
+                behaviours.row("acme", "1", at=moment, day=dt.date(2024, 2, 29), ok=True),
+                behaviours.row("acme", "2"),
+            ],
+        )
+        transaction = destination.begin()
+        transaction.mark_seen(
+            behaviours.THING, "acme", pa.table({"tenant_id": ["acme"], "id": ["1"]})
+        )
+        policy = DeletePolicy("soft", "at", dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC))
+        transaction.finish(behaviours.THING, WriteMode.UPSERT, "acme", policy)
+        transaction.commit()
+    finally:
+        destination.close()
+    with sqlite3.connect(tmp_path / "core.db") as connection:
+        stored = connection.execute("SELECT id, at, day, ok FROM thing ORDER BY id").fetchall()
+    assert stored == [
+        ("1", "2024-02-29T21:59:59.000005", "2024-02-29", 1),
+        ("2", "2024-03-01T12:00:00.000000", None, None),
+    ]
 
 
 def test_sqlite_destination_creates_the_database_folder(tmp_path: Path) -> None:
