@@ -4,6 +4,8 @@ PostgreSQL too (tests/integration/test_integration_postgres_store.py)."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,34 @@ def test_open_refuses_a_url_whose_driver_is_not_installed() -> None:
         hint="install the driver (for PostgreSQL: pip install 'isthmus[postgres]') or use a "
         "sqlite:/// URL",
     )
+
+
+def test_head_revision_is_alembics_head_and_a_fresh_store_is_at_it(url: str) -> None:
+    from alembic.config import Config  # noqa: PLC0415
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+    from isthmus.store.store import HEAD_REVISION, MIGRATIONS  # noqa: PLC0415
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+    store = StateStore.open(url)
+    try:
+        assert store.revision() == HEAD_REVISION
+    finally:
+        store.close()
+
+
+def test_opening_a_store_at_its_head_does_not_load_alembic(url: str) -> None:
+    # Every command opens the store; importing Alembic would add a tenth of a second to each.
+    StateStore.open(url).close()
+    script = (
+        "import sys\n"
+        "from isthmus.store import StateStore\n"
+        f"StateStore.open({url!r}).close()\n"
+        "print(any(name.startswith('alembic') for name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "False"
