@@ -160,6 +160,9 @@ class MemoryTransaction:
         self.seen: dict[str, set[tuple[Any, ...]]] = {}
         self.touched: set[str] = set()
 
+    def encode(self, table: TableSpec, rows: pa.Table) -> pa.Table:
+        return rows
+
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
         self.touched.add(table.name)
         if mode is WriteMode.REPLACE:
@@ -330,6 +333,9 @@ class _FailingTransaction:
     def __init__(self, owner: FailingDestination, inner: Transaction) -> None:
         self.owner = owner
         self.inner = inner
+
+    def encode(self, table: TableSpec, rows: pa.Table) -> pa.Table:
+        return self.inner.encode(table, rows)
 
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
         self.owner.writes += 1

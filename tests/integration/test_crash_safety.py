@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from isthmus.config import load_project
-from isthmus.connectors import SOURCES, SourceBatch, SourceContext, StreamRequest
+from isthmus.connectors import SOURCES, PendingBatch, SourceBatch, SourceContext, StreamRequest
 from isthmus.execution.checkpoints import show_checkpoints
 from isthmus.execution.failpoints import POINTS
 from isthmus.store import RunStatus
@@ -258,7 +258,7 @@ class DroppingSource:
     def size_hint(self, request: StreamRequest) -> int | None:
         return self.inner.size_hint(request)
 
-    def read(self, request: StreamRequest) -> Iterator[SourceBatch]:
+    def read(self, request: StreamRequest) -> Iterator[SourceBatch | PendingBatch]:
         for batch in self.inner.read(request):
             self.batches += 1
             if self.batches == self.at and not self.terminated:

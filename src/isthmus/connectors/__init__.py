@@ -5,6 +5,7 @@ from isthmus.connectors.base import (
     Column,
     Destination,
     MalformedRecord,
+    PendingBatch,
     Source,
     SourceBatch,
     SourceContext,
@@ -13,6 +14,7 @@ from isthmus.connectors.base import (
     Transaction,
     WriteMode,
     WriteResult,
+    resolved,
 )
 from isthmus.connectors.registry import SOURCES, SourceConnector, source_connector
 from isthmus.connectors.sql import SqlDestination
@@ -23,6 +25,7 @@ __all__ = [
     "Column",
     "Destination",
     "MalformedRecord",
+    "PendingBatch",
     "Source",
     "SourceBatch",
     "SourceConnector",
@@ -33,5 +36,6 @@ __all__ = [
     "Transaction",
     "WriteMode",
     "WriteResult",
+    "resolved",
     "source_connector",
 ]

@@ -10,7 +10,7 @@ declared schemas and table definitions, so a new connector only implements these
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -76,12 +76,26 @@ class SourceBatch:
     observed_fields: frozenset[str] | None = None
 
 
+@dataclass(frozen=True)
+class PendingBatch:
+    """A batch read but not parsed yet. The engine calls ``parse`` on one of its mapping
+    threads, so a source whose parsing is the heavy part (JSON Lines) spreads it over the
+    cores while reading stays in order."""
+
+    parse: Callable[[], SourceBatch]
+
+
+def resolved(item: SourceBatch | PendingBatch) -> SourceBatch:
+    return item.parse() if isinstance(item, PendingBatch) else item
+
+
 class Source(Protocol):
     def size_hint(self, request: StreamRequest) -> int | None:
         """Bytes the stream will read, for a progress bar; None when unknown."""
 
-    def read(self, request: StreamRequest) -> Iterator[SourceBatch]:
-        """Yield the stream's records in batches of at most ``request.batch_size``."""
+    def read(self, request: StreamRequest) -> Iterator[SourceBatch | PendingBatch]:
+        """Yield the stream's records in batches of at most ``request.batch_size``, in
+        order; a batch may come as a :class:`PendingBatch` that parses when asked."""
 
     def close(self) -> None:
         """Release connections and files."""
@@ -143,6 +157,13 @@ class DeletePolicy:
 
 class Transaction(Protocol):
     """One unit of commit in the destination. Nothing is visible to others before commit."""
+
+    def encode(self, table: TableSpec, rows: pa.Table) -> pa.Table:
+        """``rows`` in the form :meth:`write` takes fastest (it takes them either way).
+
+        Pure and thread-safe: the engine calls it from the thread that maps the next batch,
+        so the thread that holds the transaction has less to do.
+        """
 
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
         """Write rows of one tenant. ``rows`` has every column of ``table``, keys unique.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from itertools import islice
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -22,13 +22,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from isthmus.connectors.base import (
     Checkpoint,
     MalformedRecord,
+    PendingBatch,
     SourceBatch,
     SourceContext,
     StreamRequest,
 )
 from isthmus.connectors.csvfiles import CsvOptions, read_csv_batches
 from isthmus.connectors.errors import SourceFileError
-from isthmus.connectors.jsonlines import DRIFT_SAMPLE, observed_fields, parse_jsonl_block
+from isthmus.connectors.jsonlines import (
+    DRIFT_SAMPLE,
+    head,
+    line_blocks,
+    observed_fields,
+    parse_jsonl_bytes,
+)
 from isthmus.connectors.paths import confined
 from isthmus.types import DataType
 
@@ -97,7 +104,7 @@ class FileSource:
     def size_hint(self, request: StreamRequest) -> int | None:
         return sum(p.stat().st_size for p in self._pending(request))
 
-    def read(self, request: StreamRequest) -> Iterator[SourceBatch]:
+    def read(self, request: StreamRequest) -> Iterator[SourceBatch | PendingBatch]:
         done: dict[str, dict[str, int]] = dict((request.checkpoint or {}).get("files", {}))
         for path in self._pending(request):
             origin = str(path.relative_to(self.root))
@@ -105,7 +112,7 @@ class FileSource:
             fingerprint = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
             # Hold one batch back: only the file's last batch carries the checkpoint that
             # marks the file as read.
-            previous: SourceBatch | None = None
+            previous: SourceBatch | PendingBatch | None = None
             for batch in self._read_file(path, origin, request):
                 if previous is not None:
                     yield previous
@@ -125,7 +132,9 @@ class FileSource:
                 pending.append(path)
         return pending
 
-    def _read_file(self, path: Path, origin: str, request: StreamRequest) -> Iterator[SourceBatch]:
+    def _read_file(
+        self, path: Path, origin: str, request: StreamRequest
+    ) -> Iterator[SourceBatch | PendingBatch]:
         file_format = self._format(path)
         if file_format == "csv":
             yield from read_csv_batches(
@@ -149,7 +158,12 @@ class FileSource:
         """Files are opened per read; nothing stays open."""
 
 
-def _with_checkpoint(batch: SourceBatch, checkpoint: Checkpoint | None) -> SourceBatch:
+def _with_checkpoint(
+    batch: SourceBatch | PendingBatch, checkpoint: Checkpoint | None
+) -> SourceBatch | PendingBatch:
+    if isinstance(batch, PendingBatch):
+        parse = batch.parse
+        return PendingBatch(lambda: replace(parse(), checkpoint=checkpoint))
     return replace(batch, checkpoint=checkpoint)
 
 
@@ -161,27 +175,29 @@ def _empty_batch(origin: str, fields: Mapping[str, DataType]) -> SourceBatch:
 
 def _read_jsonl(
     path: Path, origin: str, fields: Mapping[str, DataType], batch_size: int
-) -> Iterator[SourceBatch]:
+) -> Iterator[PendingBatch]:
+    """Blocks of lines, read here in order and parsed later by the engine's mapping threads."""
     dtype = pl.Struct({name: t.to_text_polars() for name, t in fields.items()})
     first_line = 1
     with path.open("rb") as handle:
-        while True:
-            lines = list(islice(handle, batch_size))
-            if not lines:
-                return
-            if first_line == 1 and lines[0].startswith(b"\xef\xbb\xbf"):
-                lines[0] = lines[0][3:]
-            frame, positions, malformed = parse_jsonl_block(lines, first_line, origin, dtype)
-            yield SourceBatch(
-                records=frame.to_arrow(compat_level=pl.CompatLevel.newest()),
-                positions=pa.array(positions, pa.int64()),
-                origin=origin,
-                checkpoint=None,
-                malformed=tuple(malformed),
-                bytes_read=sum(len(line) for line in lines),
-                observed_fields=observed_fields(lines[:DRIFT_SAMPLE]),
-            )
-            first_line += len(lines)
+        for block, lines in line_blocks(handle, batch_size):
+            yield PendingBatch(partial(_parse_jsonl, block, lines, first_line, origin, dtype))
+            first_line += lines
+
+
+def _parse_jsonl(
+    block: bytes, lines: int, first_line: int, origin: str, dtype: pl.Struct
+) -> SourceBatch:
+    frame, positions, malformed = parse_jsonl_bytes(block, lines, first_line, origin, dtype)
+    return SourceBatch(
+        records=frame.to_arrow(compat_level=pl.CompatLevel.newest()),
+        positions=positions,
+        origin=origin,
+        checkpoint=None,
+        malformed=tuple(malformed),
+        bytes_read=len(block),
+        observed_fields=observed_fields(head(block, DRIFT_SAMPLE)),
+    )
 
 
 __all__ = ["FileConnection", "FileOptions", "FileSource", "FileStream", "MalformedRecord"]

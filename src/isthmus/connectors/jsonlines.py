@@ -1,16 +1,21 @@
-"""Parse a block of JSON Lines into a frame, isolating the lines that are not records.
+"""Read JSON Lines in blocks of whole lines and parse each block into a frame, isolating the
+lines that are not records.
 
-The whole block is parsed in one vectorized call. Only when that fails is the block split in
-halves, recursively, until each bad line stands alone: a block with k bad lines costs about
-k·log(n) extra parses instead of a Python loop over every line.
+A file is read in large chunks cut at newlines, and a whole block is parsed in one vectorized
+call: no Python work per line. Only when that fails is the block split into lines and then
+in halves, recursively, until each bad line stands alone: a block with k bad lines costs
+about k·log(n) extra parses instead of a Python loop over every line.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import polars as pl
+import pyarrow as pa
 
 from isthmus.connectors.base import MalformedRecord
 
@@ -19,18 +24,100 @@ RAW_LIMIT = 64 * 1024  # characters of a malformed line kept for diagnosis
 # of every record would parse each batch twice; a sample finds a field that most records
 # gained or lost, which is what a changed export looks like.
 DRIFT_SAMPLE = 100
+FIRST_GUESS_LINE_BYTES = 256  # until the first block tells how long lines are
+MIN_READ_BYTES = 64 * 1024
+MAX_BLOCK_BYTES = 64 * 1024 * 1024  # a block of long lines holds fewer than batch_size
+FEW_LINES = 64  # below this many lines a block's end is found line by line
+BOM = b"\xef\xbb\xbf"
 
 
-def observed_fields(lines: list[bytes]) -> frozenset[str] | None:
-    """The top-level keys of the records in ``lines`` (None if none of them parses)."""
+def line_blocks(handle: BinaryIO, batch_size: int) -> Iterator[tuple[bytes, int]]:
+    """The file in blocks of whole lines with their number of lines: at most ``batch_size``
+    lines each (fewer when the lines are long); the last line may lack its newline. A
+    leading BOM is dropped."""
+    line_bytes = FIRST_GUESS_LINE_BYTES
+    opening = handle.read(len(BOM))
+    pending = b"" if opening == BOM else opening
+    eof = False
+    want = 0
+    while True:
+        # Aim a little short of batch_size lines: the block then ends at its last newline,
+        # found without counting lines one by one.
+        aim = line_bytes * batch_size * 31 // 32
+        want = max(want, min(MAX_BLOCK_BYTES, max(MIN_READ_BYTES, aim)))
+        if not eof and len(pending) < want:
+            chunk = handle.read(want - len(pending))
+            eof = not chunk
+            pending += chunk
+        cut, lines = _whole_lines(pending, batch_size, eof)
+        if cut is None:
+            want = 2 * len(pending)  # one line longer than the block: read on
+            continue
+        if cut == 0:
+            return
+        block, pending = pending[:cut], pending[cut:]
+        want = 0
+        line_bytes = max(1, len(block) // lines)
+        yield block, lines
+
+
+def _whole_lines(data: bytes, limit: int, eof: bool) -> tuple[int | None, int]:
+    """Where the block taken from ``data`` ends, and its number of lines: at most ``limit``
+    lines, all whole unless at the end of the file. None when not even one line is whole."""
+    if limit <= FEW_LINES:
+        end, lines = 0, 0
+        while lines < limit:
+            found = data.find(b"\n", end)
+            if found < 0:
+                break
+            end, lines = found + 1, lines + 1
+        if lines == limit or not eof:
+            return (end if lines else None), lines
+        return len(data), lines + (1 if len(data) > end else 0)
+    newlines = data.count(b"\n")
+    if newlines >= limit:
+        return len(data) - len(data.split(b"\n", limit)[-1]), limit
+    if eof:
+        return len(data), newlines + (1 if data and not data.endswith(b"\n") else 0)
+    if newlines == 0:
+        return None, 0
+    return data.rfind(b"\n") + 1, newlines
+
+
+def head(block: bytes, lines: int) -> bytes:
+    """The first ``lines`` lines of ``block``."""
+    end = 0
+    for _ in range(lines):
+        found = block.find(b"\n", end)
+        if found < 0:
+            return block
+        end = found + 1
+    return block[:end]
+
+
+def parse_jsonl_bytes(
+    block: bytes, count: int, first_line: int, origin: str, dtype: pl.Struct
+) -> tuple[pl.DataFrame, pa.Array, list[MalformedRecord]]:
+    """Records of a block of ``count`` lines as a frame of ``dtype``'s fields, their 1-based
+    line numbers, and the lines that are not JSON objects of that shape."""
+    frame = _try_parse(block, dtype)
+    if frame is not None and frame.height == count:
+        numbers = pl.int_range(first_line, first_line + count, dtype=pl.Int64, eager=True)
+        return frame, numbers.to_arrow(), []
+    frame, positions, malformed = parse_jsonl_block(
+        io.BytesIO(block).readlines(), first_line, origin, dtype
+    )
+    return frame, pa.array(positions, pa.int64()), malformed
+
+
+def observed_fields(sample: bytes) -> frozenset[str] | None:
+    """The top-level keys of the records in ``sample`` (None if none of them parses)."""
     try:
-        return frozenset(
-            pl.read_ndjson(io.BytesIO(b"".join(lines)), infer_schema_length=None).columns
-        )
+        return frozenset(pl.read_ndjson(io.BytesIO(sample), infer_schema_length=None).columns)
     except (pl.exceptions.PolarsError, ValueError):
         keys: set[str] = set()
         parsed = False
-        for line in lines:
+        for line in sample.split(b"\n"):
             try:
                 value = json.loads(line)
             except (ValueError, UnicodeDecodeError):
@@ -47,7 +134,7 @@ def parse_jsonl_block(
     """Records of ``lines`` as a frame of ``dtype``'s fields, their 1-based line numbers, and
     the lines that are not JSON objects of that shape."""
     numbers = list(range(first_line, first_line + len(lines)))
-    frame = _try_parse(lines, dtype)
+    frame = _try_parse(b"".join(lines), dtype)
     if frame is not None:
         if frame.height == len(lines):
             return frame, numbers, []
@@ -62,9 +149,9 @@ def parse_jsonl_block(
     return (pl.concat(frames) if frames else empty), positions, malformed
 
 
-def _try_parse(lines: list[bytes], dtype: pl.Struct) -> pl.DataFrame | None:
+def _try_parse(data: bytes, dtype: pl.Struct) -> pl.DataFrame | None:
     try:
-        return pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=dict(dtype.to_schema()))
+        return pl.read_ndjson(io.BytesIO(data), schema=dict(dtype.to_schema()))
     except (pl.exceptions.PolarsError, ValueError):
         return None
 
@@ -80,7 +167,7 @@ def _bisect(
     if not kept:
         return
     block = [line for line, _ in kept]
-    frame = _try_parse(block, dtype)
+    frame = _try_parse(b"".join(block), dtype)
     if frame is not None and frame.height == len(block):
         frames.append(frame)
         positions.extend(n for _, n in kept)

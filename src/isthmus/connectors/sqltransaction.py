@@ -19,7 +19,7 @@ from sqlalchemy import MetaData, Table, and_, delete, exists, func, insert, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from isthmus.connectors.base import Checkpoint, DeletePolicy, TableSpec, WriteMode, WriteResult
-from isthmus.connectors.sqldriver import AdbcDriver, read_back
+from isthmus.connectors.sqldriver import AdbcDriver, read_back, sqlite_text
 from isthmus.connectors.sqlerrors import classified
 from isthmus.connectors.sqltables import scratch_name, scratch_table
 
@@ -37,6 +37,9 @@ class SqlTransaction:
         self.created: list[Table] = []
 
     # --- writing -------------------------------------------------------------------------
+
+    def encode(self, table: TableSpec, rows: pa.Table) -> pa.Table:
+        return sqlite_text(rows) if self.driver.sqlite else rows
 
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
         if rows.num_rows == 0:
@@ -173,9 +176,7 @@ class SqlTransaction:
         names = columns or spec.column_names
         extra = ("keys",) if columns else ()
         stage = self._scratch("stage", spec, columns=names, extra=extra)
-        frame = pl.from_arrow(rows)
-        assert isinstance(frame, pl.DataFrame)
-        self.driver.ingest(stage, frame.select(names).to_arrow())
+        self.driver.ingest(stage, rows.select(names))
         return stage
 
     def _keep_last(

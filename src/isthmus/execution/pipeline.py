@@ -8,8 +8,9 @@ checkpoint in the same transaction.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -17,12 +18,14 @@ from isthmus.connectors.base import (
     Checkpoint,
     DeletePolicy,
     MalformedRecord,
+    PendingBatch,
     Source,
     SourceBatch,
     StreamRequest,
     TableSpec,
     Transaction,
     WriteMode,
+    resolved,
 )
 from isthmus.execution.clock import Clock
 from isthmus.execution.drift import DriftTracker
@@ -30,14 +33,18 @@ from isthmus.execution.failpoints import failpoint
 from isthmus.execution.models import RunObserver, StreamCounts
 from isthmus.execution.prefetch import Prefetched
 from isthmus.execution.profile import Profile
-from isthmus.execution.writes import prepare, table_rows
+from isthmus.execution.writes import PreparedRows, prepare, prepare_ahead, table_rows
 from isthmus.store import QuarantineEntry, StateStore
 from isthmus.validation.models import CompiledMapping
 from isthmus.validation.rows import CHECK, RECORD_ID, ROW, VALUE, RowPlan, reject_missing_references
 
-# Mapped batches that may wait for the load: enough to keep both cores busy, few enough
-# that memory stays a small multiple of one batch.
+# Batches read ahead of the load: enough to keep the mapping busy, few enough that memory
+# stays a small multiple of one batch.
 PREFETCH_DEPTH = 2
+# Threads that parse and map batches. Polars already spreads one batch over every core, so on
+# two cores a second mapping thread gains little and doubles the memory of batches in work;
+# with more cores it keeps the loader fed.
+MAPPING_THREADS = 2 if (os.cpu_count() or 1) > 2 else 1
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,30 @@ class StreamResult:
     checkpoint: Checkpoint | None
 
 
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A batch split into the rows to load and the entries to quarantine."""
+
+    good: int
+    # The good rows as written, when that did not need the destination; else all of them
+    # with every column of the core table, for the loader to prepare.
+    rows: PreparedRows | pl.DataFrame
+    rejected: int
+    entries: list[QuarantineEntry]
+
+
+@dataclass(frozen=True)
+class MappedBatch:
+    """What the loader needs of a mapped batch. While batches wait for the load, they hold
+    no more than that: the records and the mapped frame go as soon as they are used."""
+
+    batch: SourceBatch  # without its records once they are checked
+    records: int
+    checked: CheckedBatch | None  # None while reference checks (in the destination) remain
+    frame: pl.DataFrame | None  # for reference checks, or the keys, for delete propagation
+    text: pl.DataFrame | None  # for reference checks: the records as read
+
+
 def run_stream(
     plan: StreamPlan,
     source: Source,
@@ -88,15 +119,17 @@ def run_stream(
     context.observer.stream_started(mapping.name, source.size_hint(request))
     batches = Prefetched(
         source.read(request),
-        lambda batch: _mapped(batch, rows),
+        lambda batch: _mapped(batch, rows, plan, transaction, context),
         depth=PREFETCH_DEPTH,
+        workers=MAPPING_THREADS,
         profile=context.profile,
     )
-    for batch, (text, frame) in batches:
+    for mapped in batches:
+        batch = mapped.batch
         context.check()
         failpoint("batch-read")
         drift.observe(batch.observed_fields)
-        unidentified = _process(batch, text, frame, rows, plan, transaction, context, result)
+        unidentified = _process(batch, mapped, rows, plan, transaction, context, result)
         if propagate and unidentified:
             propagate = False
             result.counts.notes.append(
@@ -112,11 +145,51 @@ def run_stream(
     return result
 
 
-def _mapped(batch: SourceBatch, rows: RowPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The batch as text, and mapped and checked (done ahead, in the prefetch thread)."""
+def _mapped(
+    item: SourceBatch | PendingBatch,
+    rows: RowPlan,
+    plan: StreamPlan,
+    transaction: Transaction,
+    context: StreamContext,
+) -> MappedBatch:
+    """The batch mapped, checked and, unless references are still to be checked in the
+    destination, split and prepared: done ahead, in the prefetch thread, so the thread that
+    holds the transaction only writes."""
+    batch = resolved(item)
     text = pl.from_arrow(batch.records)
     assert isinstance(text, pl.DataFrame)
-    return text, rows.evaluate(text)
+    frame = rows.evaluate(text)
+    if rows.mapping.references:
+        return MappedBatch(batch, text.height, None, frame, text)
+    checked = _checked(batch, text, frame, rows, plan, transaction, context)
+    keys = frame.select(plan.mapping.table.row_key) if plan.deletes != "none" else None
+    return MappedBatch(_without_records(batch), text.height, checked, keys, None)
+
+
+def _without_records(batch: SourceBatch) -> SourceBatch:
+    return replace(batch, records=batch.records.slice(0, 0), positions=batch.positions[:0])
+
+
+def _checked(
+    batch: SourceBatch,
+    text: pl.DataFrame,
+    frame: pl.DataFrame,
+    rows: RowPlan,
+    plan: StreamPlan,
+    transaction: Transaction,
+    context: StreamContext,
+) -> CheckedBatch:
+    good = table_rows(frame.filter(pl.col(CHECK).is_null()), plan.mapping, context.tenant)
+    rejected = frame.filter(pl.col(CHECK).is_not_null())
+    entries = _quarantine_entries(rejected, text, batch, rows, context)
+    entries += [_malformed_entry(m, plan.mapping, context) for m in batch.malformed]
+    prepared = prepare_ahead(good, plan.mapping, plan.mode)
+    if prepared is None:
+        return CheckedBatch(good.height, good, rejected.height, entries)
+    encoded = transaction.encode(plan.mapping.table, prepared.rows)
+    return CheckedBatch(
+        good.height, PreparedRows(encoded, prepared.skipped), rejected.height, entries
+    )
 
 
 def _finish(
@@ -146,45 +219,49 @@ def _finish(
 
 def _process(
     batch: SourceBatch,
-    text: pl.DataFrame,
-    frame: pl.DataFrame,
+    mapped: MappedBatch,
     plan_rows: RowPlan,
     plan: StreamPlan,
     transaction: Transaction,
     context: StreamContext,
     result: StreamResult,
 ) -> int:
-    """Check references and write one mapped batch; the number of records it could not
-    identify."""
+    """Write one mapped batch (checking its references first, if it has any); the number of
+    records it could not identify."""
     profile = context.profile
-    with profile.stage("check references"):
-        frame = _check_references(frame, plan_rows, transaction, context)
-    good = frame.filter(pl.col(CHECK).is_null())
-    rejected = frame.filter(pl.col(CHECK).is_not_null())
+    checked = mapped.checked
+    if checked is None:
+        assert mapped.frame is not None
+        assert mapped.text is not None
+        with profile.stage("check references"):
+            frame = _check_references(mapped.frame, plan_rows, transaction, context)
+            checked = _checked(batch, mapped.text, frame, plan_rows, plan, transaction, context)
     counts = result.counts
     unidentified = len(batch.malformed)
     with profile.stage("load"):
         if plan.deletes != "none":
-            unidentified += _mark_seen(frame, plan, transaction, context)
-        if good.height:
-            rows = table_rows(good, plan.mapping, context.tenant)
-            prepared = prepare(rows, plan.mapping, context.tenant, transaction, plan.mode)
+            assert mapped.frame is not None
+            unidentified += _mark_seen(mapped.frame, plan, transaction, context)
+        if checked.good:
+            prepared = (
+                checked.rows
+                if isinstance(checked.rows, PreparedRows)
+                else prepare(checked.rows, plan.mapping, context.tenant, transaction, plan.mode)
+            )
             written = transaction.write(
                 plan.mapping.table, prepared.rows, plan.mode, context.tenant
             )
-            applied = good.height - prepared.skipped
+            applied = checked.good - prepared.skipped
             counts.inserted += written.inserted
             counts.updated += applied - written.inserted
             counts.skipped += prepared.skipped
             counts.loaded += applied
-    counts.records_read += text.height + len(batch.malformed)
-    counts.rejected += rejected.height + len(batch.malformed)
+    counts.records_read += mapped.records + len(batch.malformed)
+    counts.rejected += checked.rejected + len(batch.malformed)
     with profile.stage("quarantine"):
-        entries = _quarantine_entries(rejected, text, batch, plan_rows, context)
-        entries += [_malformed_entry(m, plan.mapping, context) for m in batch.malformed]
-        for entry in entries:
+        for entry in checked.entries:
             counts.add_reason(entry.rule, entry.field, 1)
-        context.store.add_quarantine(entries)
+        context.store.add_quarantine(checked.entries)
     return unidentified
 
 

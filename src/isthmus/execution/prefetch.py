@@ -1,14 +1,14 @@
 """Read and map the next batches while the current one loads.
 
-A background thread pulls batches from the source and maps them (Polars releases the GIL
-while it parses and computes); the thread that holds the transaction takes them strictly in
-source order and loads them (the database driver works in C, too). So both cores work, and
-at most ``depth`` mapped batches wait in memory.
+Worker threads take the source's items strictly in order (one at a time) and map them in
+parallel (Polars releases the GIL while it parses and computes); the thread that holds the
+transaction takes the results strictly in source order and loads them (the database driver
+works in C, too). So every core works, and at most ``depth`` items are read but not yet
+taken by the loader.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,47 +28,81 @@ class _Failure:
 
 
 class Prefetched(Generic[T, U]):
-    """Iterates ``work(item)`` for each item of ``items``, computed ahead in a thread."""
+    """Iterates ``work(item)`` for each item of ``items``, in order, computed ahead by
+    ``workers`` threads."""
 
     def __init__(
-        self, items: Iterator[T], work: Callable[[T], U], *, depth: int, profile: Profile
+        self,
+        items: Iterator[T],
+        work: Callable[[T], U],
+        *,
+        depth: int,
+        workers: int,
+        profile: Profile,
     ) -> None:
         self._items = items
         self._work = work
+        self._depth = max(depth, workers)
         self._profile = profile
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name="prefetch", daemon=True)
-        self._thread.start()
+        self._reading = threading.Lock()  # one reader at a time keeps the source in order
+        self._changed = threading.Condition()
+        self._results: dict[int, object] = {}
+        self._next = 0  # sequence number of the next item to read
+        self._taken = 0  # sequence number of the next result the loader takes
+        self._exhausted = False
+        self._stop = False
+        self._threads = [
+            threading.Thread(target=self._produce, name=f"prefetch-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def _produce(self) -> None:
-        try:
-            while not self._stop.is_set():
-                with self._profile.stage("extract"):
-                    item = next(self._items, _DONE)
+        while True:
+            with self._reading:
+                with self._changed:
+                    while not self._stop and self._next >= self._taken + self._depth:
+                        self._changed.wait()
+                    if self._stop or self._exhausted:
+                        return
+                    number = self._next
+                    self._next += 1
+                try:
+                    with self._profile.stage("extract"):
+                        item = next(self._items, _DONE)
+                except BaseException as exc:  # handed to the loader, which raises it
+                    self._finish(number, _Failure(exc))
+                    return
                 if item is _DONE:
-                    break
-                with self._profile.stage("map and check"):
-                    done = self._work(item)  # type: ignore[arg-type]
-                self._put((item, done))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            self._put(_Failure(exc))
-            return
-        self._put(_DONE)
-
-    def _put(self, value: object) -> None:
-        while not self._stop.is_set():
+                    self._finish(number, _DONE)
+                    return
             try:
-                self._queue.put(value, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+                with self._profile.stage("map and check"):
+                    result: object = self._work(item)  # type: ignore[arg-type]
+            except BaseException as exc:
+                result = _Failure(exc)
+            self._put(number, result)
 
-    def __iter__(self) -> Iterator[tuple[T, U]]:
+    def _finish(self, number: int, value: object) -> None:
+        with self._changed:
+            self._exhausted = True
+        self._put(number, value)
+
+    def _put(self, number: int, value: object) -> None:
+        with self._changed:
+            self._results[number] = value
+            self._changed.notify_all()
+
+    def __iter__(self) -> Iterator[U]:
         try:
             while True:
-                with self._profile.stage("waiting for batches"):
-                    value = self._queue.get()
+                with self._profile.stage("waiting for batches"), self._changed:
+                    while self._taken not in self._results:
+                        self._changed.wait()
+                    value = self._results.pop(self._taken)
+                    self._taken += 1
+                    self._changed.notify_all()
                 if value is _DONE:
                     return
                 if isinstance(value, _Failure):
@@ -78,6 +112,9 @@ class Prefetched(Generic[T, U]):
             self.close()
 
     def close(self) -> None:
-        """Stop the thread (it may be mid-batch: that batch is dropped) and wait for it."""
-        self._stop.set()
-        self._thread.join(timeout=60)
+        """Stop the threads (one may be mid-batch: that batch is dropped) and wait for them."""
+        with self._changed:
+            self._stop = True
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=60)

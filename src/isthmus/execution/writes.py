@@ -37,6 +37,18 @@ def table_rows(good: pl.DataFrame, mapping: CompiledMapping, tenant: str) -> pl.
     )
 
 
+def prepare_ahead(
+    rows: pl.DataFrame, mapping: CompiledMapping, mode: WriteMode
+) -> PreparedRows | None:
+    """The rows to write when that does not depend on the destination's rows (no cursor
+    field), so it can be done before the transaction gets to the batch; else None."""
+    if mode is WriteMode.APPEND:
+        return PreparedRows(_arrow(rows), 0)
+    if mapping.mapping.cursor_field is None:
+        return PreparedRows(_last_per_key(rows, mapping.table), 0)
+    return None
+
+
 def prepare(
     rows: pl.DataFrame,
     mapping: CompiledMapping,
@@ -44,12 +56,12 @@ def prepare(
     transaction: Transaction,
     mode: WriteMode,
 ) -> PreparedRows:
+    ahead = prepare_ahead(rows, mapping, mode)
+    if ahead is not None:
+        return ahead
     table = mapping.table
-    if mode is WriteMode.APPEND:
-        return PreparedRows(rows.to_arrow(), 0)
     cursor = mapping.mapping.cursor_field
-    if cursor is None:
-        return PreparedRows(_last_per_key(rows, table), 0)
+    assert cursor is not None
     current = pl.from_arrow(
         transaction.lookup(table, tenant, rows.select(table.row_key).unique().to_arrow(), [cursor])
     )
@@ -76,4 +88,12 @@ def _applied(
 
 
 def _last_per_key(rows: pl.DataFrame, table: TableSpec) -> pa.Table:
-    return rows.unique(subset=list(table.primary_key), keep="last", maintain_order=True).to_arrow()
+    # The tenant key holds one value in a batch: the rest of the key tells rows apart.
+    key = table.row_key or list(table.primary_key)
+    last = pl.col(key[0]) if len(key) == 1 else pl.struct(key)
+    return _arrow(rows.filter(last.is_last_distinct()))
+
+
+def _arrow(rows: pl.DataFrame) -> pa.Table:
+    # Arrow's string views, which Polars holds: no copy, and both ADBC drivers take them.
+    return rows.to_arrow(compat_level=pl.CompatLevel.newest())

@@ -3,6 +3,7 @@ CSV specifics, format detection, globs, path confinement and checkpoints."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Mapping
@@ -11,13 +12,16 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from isthmus.connectors import SourceBatch, SourceContext, StreamRequest, source_connector
+from isthmus.connectors import SourceBatch, SourceContext, StreamRequest, resolved, source_connector
 from isthmus.connectors.base import Checkpoint
 from isthmus.connectors.csvfiles import CsvOptions
 from isthmus.connectors.errors import SourceFileError, UnsafePathError
 from isthmus.connectors.files import FileConnection, FileOptions, FileSource, FileStream
+from isthmus.connectors.jsonlines import BOM, MIN_READ_BYTES, line_blocks
 from isthmus.errors import TerminalError
 from isthmus.types import STRING, DataType, list_of, struct_of
 
@@ -64,7 +68,7 @@ def read_all(
     """Every batch of one stream, read by a new source."""
     source = make_source(project, **dict(options or {}))
     request = make_request(path, fields, batch_size=batch_size, checkpoint=checkpoint)
-    return list(source.read(request))
+    return [resolved(item) for item in source.read(request)]
 
 
 def put(project: Path, name: str, content: bytes | str) -> Path:
@@ -673,7 +677,8 @@ def test_registry_builds_the_file_source_from_its_options_models(tmp_path: Path)
             project_root=tmp_path,
         )
     )
-    assert records(list(source.read(make_request("c.jsonl")))) == [{"id": "1", "name": "Ann"}]
+    batches = [resolved(b) for b in source.read(make_request("c.jsonl"))]
+    assert records(batches) == [{"id": "1", "name": "Ann"}]
     source.close()
     assert source_connector("ftp") is None
 
@@ -685,3 +690,31 @@ def test_file_options_models_refuse_unknown_formats_and_keys() -> None:
         FileConnection(root="data", folder="x")  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         FileStream(path="c.csv", pattern="*")  # type: ignore[call-arg]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+            st.integers(1, 3).map(lambda n: b"x" * (n * MIN_READ_BYTES + 17)),  # longer than a read
+        ),
+        max_size=60,
+    ),
+    last_newline=st.booleans(),
+    batch_size=st.sampled_from([1, 2, 7, 64, 65, 1000]),
+)
+def test_line_blocks_cut_the_file_at_newlines_into_at_most_batch_size_lines(
+    lines: list[bytes], last_newline: bool, batch_size: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
+    blocks = list(line_blocks(io.BytesIO(data), batch_size))
+    assert b"".join(block for block, _ in blocks) == data.removeprefix(BOM)
+    data = data.removeprefix(BOM)
+    for index, (block, count) in enumerate(blocks):
+        assert 0 < count <= batch_size
+        assert count == block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        if index < len(blocks) - 1:
+            assert block.endswith(b"\n")
+    expected_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+    assert sum(count for _, count in blocks) == expected_lines

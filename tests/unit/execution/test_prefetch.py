@@ -1,0 +1,83 @@
+"""Prefetched: items mapped ahead by worker threads, handed over strictly in source order,
+with a bounded number read ahead and errors raised where they happened."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from isthmus.execution.prefetch import Prefetched
+from isthmus.execution.profile import Profile
+
+
+def prefetched(items: Iterator[int], work, *, workers: int, depth: int = 2) -> Prefetched:  # type: ignore[no-untyped-def]
+    return Prefetched(items, work, depth=depth, workers=workers, profile=Profile(time.monotonic))
+
+
+def jittery_square(item: int) -> int:
+    time.sleep(random.random() / 500)  # workers finish out of order
+    return item * item
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_results_come_in_source_order_whatever_order_workers_finish_in(workers: int) -> None:
+    results = list(prefetched(iter(range(200)), jittery_square, workers=workers))
+    assert results == [n * n for n in range(200)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_no_more_than_depth_items_are_read_ahead_of_the_loader(workers: int) -> None:
+    read: list[int] = []
+    lock = threading.Lock()
+
+    def items() -> Iterator[int]:
+        for n in range(50):
+            with lock:
+                read.append(n)
+            yield n
+
+    batches = prefetched(items(), lambda n: n, workers=workers, depth=3)
+    for taken, value in enumerate(batches):
+        time.sleep(0.002)  # a slow loader: the workers would run ahead if they could
+        with lock:
+            ahead = len(read) - (taken + 1)
+        assert ahead <= 3, f"{ahead} items read ahead after taking {value}"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failure_in_work_is_raised_after_the_results_before_it(workers: int) -> None:
+    def work(n: int) -> int:
+        if n == 7:
+            raise ValueError("batch 7 is bad")
+        return n
+
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="batch 7 is bad"):
+        seen.extend(prefetched(iter(range(20)), work, workers=workers))
+    assert seen == list(range(7))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failure_in_reading_is_raised_after_the_items_before_it(workers: int) -> None:
+    def items() -> Iterator[int]:
+        yield from range(4)
+        raise OSError("the export vanished")
+
+    seen: list[int] = []
+    with pytest.raises(OSError, match="the export vanished"):
+        seen.extend(prefetched(items(), jittery_square, workers=workers))
+    assert seen == [0, 1, 4, 9]
+
+
+def test_leaving_early_stops_the_workers() -> None:
+    before = threading.active_count()
+    batches = prefetched(iter(range(10_000)), lambda n: n, workers=2)
+    for value in batches:
+        if value == 3:
+            break
+    batches.close()
+    assert threading.active_count() == before
