@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import Delete, Table, Update, func, literal, select
+from sqlalchemy import Delete, Table, Update, delete, func, literal, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import ClauseElement
@@ -78,6 +78,14 @@ class AdbcDriver:
     def ingest(self, table: Table, rows: pa.Table) -> None:
         """Append rows to an existing temporary table in one bulk call."""
         self.cursor.adbc_ingest(table.name, rows, mode="append", temporary=True)
+
+    def empty(self, table: Table) -> None:
+        """Remove every row of a scratch table (PostgreSQL's TRUNCATE skips the row by row
+        delete; SQLite empties a table without WHERE in one step by itself)."""
+        if self.sqlite:
+            self.execute(delete(table))
+        else:
+            self.cursor.execute(f"TRUNCATE {self.dialect.identifier_preparer.format_table(table)}")
 
     def create(self, table: Table) -> None:
         self.cursor.execute(str(CreateTable(table).compile(dialect=self.dialect)))

@@ -15,7 +15,19 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import MetaData, Table, and_, delete, exists, func, insert, select, true, update
+from sqlalchemy import (
+    MetaData,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from isthmus.connectors.base import Checkpoint, DeletePolicy, TableSpec, WriteMode, WriteResult
@@ -50,10 +62,9 @@ class SqlTransaction:
                 self._keep_last(self._scratch("replace", table, keyed=True), table, rows)
                 return WriteResult()
             stage = self._land(table, rows)
-            existing = self._count_matches(stage, target, table)
-            self._merge(stage, target, table, mode)
-            self.driver.execute(delete(stage))
-        return WriteResult(inserted=rows.num_rows - existing, updated=existing)
+            inserted = self._merge(stage, target, table, mode, rows.num_rows)
+            self.driver.empty(stage)
+        return WriteResult(inserted=inserted, updated=rows.num_rows - inserted)
 
     def mark_seen(self, table: TableSpec, tenant: str, keys: pa.Table) -> None:
         if keys.num_rows == 0:
@@ -108,7 +119,7 @@ class SqlTransaction:
                 .join(lookup, target.c[column] == lookup.c[column])
                 .where(target.c[table.tenant_key] == tenant)
             )
-            self.driver.execute(delete(lookup))
+            self.driver.empty(lookup)
         return pa.array([row[0] for row in found], values.type)
 
     def lookup(
@@ -130,7 +141,7 @@ class SqlTransaction:
                 .join(probe, and_(true(), *(target.c[k] == probe.c[k] for k in key)))
                 .where(target.c[table.tenant_key] == tenant)
             )
-            self.driver.execute(delete(probe))
+            self.driver.empty(probe)
         return read_back(found, types, sqlite=self.driver.sqlite)
 
     # --- ending --------------------------------------------------------------------------
@@ -195,7 +206,7 @@ class SqlTransaction:
             if updates
             else statement.on_conflict_do_nothing(index_elements=key)
         )
-        self.driver.execute(delete(stage))
+        self.driver.empty(stage)
 
     def _dialect_insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         if self.driver.sqlite:
@@ -207,20 +218,34 @@ class SqlTransaction:
         found = self.driver.rows(select(func.count()).select_from(source.join(target, match)))
         return int(found[0][0])
 
-    def _merge(self, stage: Table, target: Table, spec: TableSpec, mode: WriteMode) -> None:
+    def _merge(
+        self, stage: Table, target: Table, spec: TableSpec, mode: WriteMode, rows: int
+    ) -> int:
+        """Move the staged rows into the core table; how many of them were new keys."""
         columns = spec.column_names
         source = select(*(stage.c[c] for c in columns)).where(true())
         if mode is WriteMode.APPEND:
             self.driver.execute(insert(target).from_select(columns, source))
-            return
+            return rows  # an existing key would have failed the statement
         statement = self._dialect_insert(target).from_select(columns, source)
         updates = {c: statement.excluded[c] for c in columns if c not in spec.primary_key}
         key = list(spec.primary_key)
-        self.driver.execute(
+        upsert = (
             statement.on_conflict_do_update(index_elements=key, set_=updates)
             if updates
             else statement.on_conflict_do_nothing(index_elements=key)
         )
+        if self.driver.sqlite:
+            # The database is locked for this transaction: counting first is exact.
+            existing = self._count_matches(stage, target, spec)
+            self.driver.execute(upsert)
+            return rows - existing
+        # PostgreSQL marks a row it inserted with xmax 0 and one it updated with this
+        # transaction's id: the statement counts its own inserts, without a second join
+        # (which, on a temporary table without statistics, scans the whole core table).
+        merged = upsert.returning(literal_column("xmax = 0").label("inserted")).cte("merged")
+        counted = select(func.count()).select_from(merged).where(merged.c.inserted)
+        return int(self.driver.rows(counted)[0][0])
 
     def _swap(self, spec: TableSpec, target: Table, tenant: str) -> WriteResult:
         """Replace the tenant's rows with the staged ones, in this transaction."""
@@ -241,7 +266,7 @@ class SqlTransaction:
                 columns, select(*(replace.c[c] for c in columns)).where(true())
             )
         )
-        self.driver.execute(delete(replace))
+        self.driver.empty(replace)
         return WriteResult(inserted=staged - kept, updated=kept, deleted=removed - kept)
 
     def _propagate(self, spec: TableSpec, target: Table, tenant: str, deletes: DeletePolicy) -> int:
@@ -258,5 +283,5 @@ class SqlTransaction:
                 .where(and_(mine, unseen, column.is_(None)))
                 .values({deletes.field: deletes.at})
             )
-        self.driver.execute(delete(seen))
+        self.driver.empty(seen)
         return count

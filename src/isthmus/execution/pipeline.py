@@ -33,6 +33,7 @@ from isthmus.execution.failpoints import failpoint
 from isthmus.execution.models import RunObserver, StreamCounts
 from isthmus.execution.prefetch import Prefetched
 from isthmus.execution.profile import Profile
+from isthmus.execution.quarantine_writer import QuarantineWriter
 from isthmus.execution.writes import PreparedRows, prepare, prepare_ahead, table_rows
 from isthmus.store import QuarantineEntry, StateStore
 from isthmus.validation.models import CompiledMapping
@@ -124,22 +125,25 @@ def run_stream(
         workers=MAPPING_THREADS,
         profile=context.profile,
     )
-    for mapped in batches:
-        batch = mapped.batch
-        context.check()
-        failpoint("batch-read")
-        drift.observe(batch.observed_fields)
-        unidentified = _process(batch, mapped, rows, plan, transaction, context, result)
-        if propagate and unidentified:
-            propagate = False
-            result.counts.notes.append(
-                f"stream {mapping.stream_name}: deletes were not propagated, because "
-                f"{unidentified} records had no key to tell them apart"
+    with QuarantineWriter(context.store, context.profile) as quarantine:
+        for mapped in batches:
+            batch = mapped.batch
+            context.check()
+            failpoint("batch-read")
+            drift.observe(batch.observed_fields)
+            unidentified = _process(
+                batch, mapped, rows, plan, transaction, context, result, quarantine
             )
-        if batch.checkpoint is not None:
-            result.checkpoint = batch.checkpoint
-        context.observer.batch_done(mapping.name, batch.bytes_read, result.counts)
-        failpoint("batch-written")
+            if propagate and unidentified:
+                propagate = False
+                result.counts.notes.append(
+                    f"stream {mapping.stream_name}: deletes were not propagated, because "
+                    f"{unidentified} records had no key to tell them apart"
+                )
+            if batch.checkpoint is not None:
+                result.checkpoint = batch.checkpoint
+            context.observer.batch_done(mapping.name, batch.bytes_read, result.counts)
+            failpoint("batch-written")
     _finish(plan, transaction, context, result, propagate)
     result.counts.drift = drift.finish()
     return result
@@ -225,9 +229,10 @@ def _process(
     transaction: Transaction,
     context: StreamContext,
     result: StreamResult,
+    quarantine: QuarantineWriter,
 ) -> int:
-    """Write one mapped batch (checking its references first, if it has any); the number of
-    records it could not identify."""
+    """Write one mapped batch (checking its references first, if it has any) and hand its
+    rejected records to the quarantine; the number of records it could not identify."""
     profile = context.profile
     checked = mapped.checked
     if checked is None:
@@ -258,10 +263,9 @@ def _process(
             counts.loaded += applied
     counts.records_read += mapped.records + len(batch.malformed)
     counts.rejected += checked.rejected + len(batch.malformed)
-    with profile.stage("quarantine"):
-        for entry in checked.entries:
-            counts.add_reason(entry.rule, entry.field, 1)
-        context.store.add_quarantine(checked.entries)
+    for entry in checked.entries:
+        counts.add_reason(entry.rule, entry.field, 1)
+    quarantine.add(checked.entries)
     return unidentified
 
 
