@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 SHELL := /bin/bash
 
-.PHONY: demo test lint typecheck unit lock clean
+.PHONY: demo test lint typecheck unit bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,8 @@ demo: $(VENV)/.installed-run
 	$(BIN)/isthmus demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -35,6 +35,10 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# The contacts benchmark (bench/run_bench.py): BIG=1 adds 10M rows; BASELINE=script compares.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run_bench.py $(if $(BIG),--big) $(if $(BASELINE),--baseline $(BASELINE))
 
 # Re-resolve every dependency to its newest allowed version and record the result.
 lock:
