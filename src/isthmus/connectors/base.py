@@ -10,6 +10,7 @@ declared schemas and table definitions, so a new connector only implements these
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -234,9 +235,13 @@ class NoOptions(BaseModel):
 
 @dataclass(frozen=True)
 class SourceContext:
-    """What a source factory is given: validated options and the project's folder."""
+    """What a source factory is given: validated options, the project's folder, the
+    integration's secrets (name -> ``Secret``, revealed only where a request needs one), and
+    the run's clock, so a connector's waits (retries, rate limits) are the engine's to fake."""
 
     options: BaseModel
     connection: BaseModel
     project_root: Path
     secrets: Mapping[str, Any] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic

@@ -323,6 +323,8 @@ class _Run:
             connection=self.compiled.connection_options,  # type: ignore[arg-type]
             project_root=self.project.root,
             secrets=self.secrets,
+            sleep=self.clock.sleep,
+            monotonic=self.clock.monotonic,
         )
         return self.compiled.connector.factory(context)
 
