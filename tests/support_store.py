@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +22,8 @@ from sqlalchemy import create_engine, inspect
 
 from isthmus.errors import LeaseHeldError, StoreError, TerminalError
 from isthmus.store import (
+    DeliveryRecord,
+    EventReceipt,
     QuarantineEntry,
     RunRecord,
     RunStatus,
@@ -43,6 +46,8 @@ STATE_TABLES = {
     "checkpoints",
     "leases",
     "schedules",
+    "webhook_events",
+    "deliveries",
 }
 
 
@@ -461,3 +466,159 @@ def renewing_a_lease_taken_over_by_another_run_is_refused(url: str) -> None:
             "run 7 lost its lease on integration 'acme-crm' (run 8 holds it now); it must "
             "not commit"
         )
+
+
+# --- webhook events ------------------------------------------------------------------------
+
+
+def add_event(store: StateStore, event_id: str, body: str = "{}", **values: Any) -> EventReceipt:
+    arguments: dict[str, Any] = {
+        "tenant": "acme",
+        "integration": "acme-hooks",
+        "stream": "contacts",
+        "received_at": NOW,
+        **values,
+    }
+    return store.add_event(event_id=event_id, body=body, **arguments)
+
+
+def events_are_stored_once_and_read_back_in_sequence_order(url: str) -> None:
+    body = '{"Id": "c1", "Name": "Zoë"}'
+    with opened(url) as store:
+        assert store.last_event_seq("acme-hooks", "contacts") == 0
+        assert store.events_after("acme-hooks", "contacts", 0, 10) == []
+        first = add_event(store, "msg_1", body)
+        assert not first.duplicate
+        again = add_event(store, "msg_1", '{"changed": true}', received_at=NOW + TTL)
+        assert again == EventReceipt(first.seq, duplicate=True)
+        # The same event id on another stream or integration is another event.
+        other_stream = add_event(store, "msg_1", stream="accounts")
+        other_integration = add_event(store, "msg_1", integration="beta-hooks", tenant="beta")
+        seqs = [add_event(store, f"msg_{n}", f'{{"n": {n}}}').seq for n in range(2, 7)]
+        assert not other_stream.duplicate
+        assert not other_integration.duplicate
+        assert seqs == sorted(seqs)
+        assert seqs[0] > first.seq
+        events = store.events_after("acme-hooks", "contacts", 0, 100)
+        assert [e.event_id for e in events] == [f"msg_{n}" for n in range(1, 7)]
+        assert [e.seq for e in events] == [first.seq, *seqs]
+        stored = events[0]
+        assert (stored.tenant, stored.integration, stored.stream) == (
+            "acme",
+            "acme-hooks",
+            "contacts",
+        )
+        assert stored.body == body  # the first delivery's body, as received
+        assert stored.body_bytes == len(body.encode("utf-8")) == len(body) + 1
+        assert stored.received_at == NOW
+        assert stored.received_at.utcoffset() == dt.timedelta(0)
+        page = store.events_after("acme-hooks", "contacts", first.seq, 2)
+        assert [e.seq for e in page] == seqs[:2]
+        assert store.events_after("acme-hooks", "contacts", seqs[-1], 10) == []
+        assert store.last_event_seq("acme-hooks", "contacts") == seqs[-1]
+        assert store.last_event_seq("acme-hooks", "accounts") == other_stream.seq
+        assert store.last_event_seq("nobody", "contacts") == 0
+
+
+def concurrent_deliveries_of_one_event_store_it_once(url: str) -> None:
+    threads = 8
+    with opened(url) as store:
+        start = threading.Barrier(threads)
+        receipts: list[EventReceipt] = []
+        errors: list[BaseException] = []
+
+        def deliver() -> None:
+            try:
+                start.wait(timeout=10)
+                receipts.append(add_event(store, "msg_same", '{"n": 1}'))
+            except BaseException as exc:  # reported by the assertion below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=deliver) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+        assert errors == []
+        assert len(receipts) == threads
+        assert sum(not r.duplicate for r in receipts) == 1
+        assert len({r.seq for r in receipts}) == 1
+        assert [e.event_id for e in store.events_after("acme-hooks", "contacts", 0, 100)] == [
+            "msg_same"
+        ]
+
+
+def concurrent_deliveries_of_many_events_are_all_read_in_sequence_order(url: str) -> None:
+    threads, each = 4, 15
+    with opened(url) as store:
+        start = threading.Barrier(threads)
+
+        def deliver(worker: int) -> None:
+            start.wait(timeout=10)
+            for n in range(each):
+                add_event(store, f"msg_{worker}_{n}", f'{{"n": {n}}}')
+
+        workers = [threading.Thread(target=deliver, args=(w,)) for w in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+        read: list[int] = []
+        after = 0
+        while page := store.events_after("acme-hooks", "contacts", after, 7):
+            read += [e.seq for e in page]
+            after = page[-1].seq
+        assert len(read) == threads * each
+        assert read == sorted(set(read))
+
+
+def purge_events_deletes_only_events_received_before_the_cutoff(url: str) -> None:
+    with opened(url) as store:
+        old = add_event(store, "old", received_at=NOW - dt.timedelta(days=40))
+        add_event(
+            store, "old-beta", integration="beta-hooks", received_at=NOW - dt.timedelta(days=40)
+        )
+        new = add_event(store, "new", received_at=NOW)
+        cutoff = NOW - dt.timedelta(days=30)
+        assert store.purge_events(older_than=cutoff, integration="acme-hooks") == 1
+        assert [e.seq for e in store.events_after("acme-hooks", "contacts", 0, 10)] == [new.seq]
+        assert store.purge_events(older_than=cutoff) == 1
+        assert store.events_after("beta-hooks", "contacts", 0, 10) == []
+        # Purging every event frees the event ids and never hands out a sequence id again:
+        # a checkpoint past the purged events still reads what comes after them.
+        assert store.purge_events(older_than=NOW + TTL) == 1
+        assert store.last_event_seq("acme-hooks", "contacts") == 0
+        again = add_event(store, "new")
+        assert not again.duplicate
+        assert again.seq > new.seq > old.seq
+        assert [e.seq for e in store.events_after("acme-hooks", "contacts", new.seq, 10)] == [
+            again.seq
+        ]
+
+
+def deliveries_are_kept_per_run_in_the_order_they_were_sent(url: str) -> None:
+    with opened(url) as store:
+        run_id = new_run(store)
+        other_run = new_run(store)
+        sent = [
+            DeliveryRecord(
+                run_id=run_id,
+                integration="acme-crm",
+                target="contacts_out",
+                record_key=f'["acme", "C{n}"]',
+                idempotency_key=f"{n:064x}",
+                method="POST",
+                path="/contacts",
+                delivered=n != 2,
+                status=201 if n != 2 else 422,
+                remote_id=f"R{n}" if n != 2 else None,
+                detail=None if n != 2 else "email: not an address",
+                at=NOW + dt.timedelta(seconds=n),
+            )
+            for n in range(1, 4)
+        ]
+        assert store.add_deliveries(sent) == 3
+        assert store.add_deliveries([]) == 0
+        assert store.add_deliveries([dataclasses.replace(sent[0], run_id=other_run)]) == 1
+        assert store.deliveries_of(run_id) == sent
+        assert [d.run_id for d in store.deliveries_of(other_run)] == [other_run]

@@ -74,6 +74,24 @@ def test_renewing_a_lease_taken_over_by_another_run_is_refused(postgres_url: str
     behaviours.renewing_a_lease_taken_over_by_another_run_is_refused(postgres_url)
 
 
+def test_events_are_stored_once_and_read_back_in_sequence_order(postgres_url: str) -> None:
+    behaviours.events_are_stored_once_and_read_back_in_sequence_order(postgres_url)
+
+
+def test_concurrent_deliveries_of_one_event_store_it_once(postgres_url: str) -> None:
+    behaviours.concurrent_deliveries_of_one_event_store_it_once(postgres_url)
+
+
+def test_concurrent_deliveries_of_many_events_are_all_read_in_sequence_order(
+    postgres_url: str,
+) -> None:
+    behaviours.concurrent_deliveries_of_many_events_are_all_read_in_sequence_order(postgres_url)
+
+
+def test_purge_events_deletes_only_events_received_before_the_cutoff(postgres_url: str) -> None:
+    behaviours.purge_events_deletes_only_events_received_before_the_cutoff(postgres_url)
+
+
 # --- PostgreSQL specifics ------------------------------------------------------------------
 
 
@@ -101,3 +119,7 @@ def test_lease_refusal_states_the_expiry_in_utc_whatever_the_session_time_zone(
                 ttl=behaviours.TTL,
             )
     assert "until 12:05:00 UTC" in caught.value.message
+
+
+def test_deliveries_are_kept_per_run_in_the_order_they_were_sent(postgres_url: str) -> None:
+    behaviours.deliveries_are_kept_per_run_in_the_order_they_were_sent(postgres_url)

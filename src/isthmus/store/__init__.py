@@ -1,7 +1,10 @@
-"""The state store (SQLAlchemy 2 + Alembic): runs, quarantine, checkpoints, leases, schedules."""
+"""The state store (SQLAlchemy 2 + Alembic): runs, quarantine, checkpoints, leases, schedules,
+webhook events, write-back deliveries."""
 
+from isthmus.store.deliveries import DeliveryRecord
 from isthmus.store.models import (
     AttemptRecord,
+    EventReceipt,
     QuarantineEntry,
     QuarantineStatus,
     ReasonGroup,
@@ -10,12 +13,15 @@ from isthmus.store.models import (
     ScheduleState,
     StreamRecord,
     StreamStatus,
+    WebhookEvent,
 )
 from isthmus.store.quarantine import QuarantineFilter
 from isthmus.store.store import StateStore
 
 __all__ = [
     "AttemptRecord",
+    "DeliveryRecord",
+    "EventReceipt",
     "QuarantineEntry",
     "QuarantineFilter",
     "QuarantineStatus",
@@ -26,4 +32,5 @@ __all__ = [
     "StateStore",
     "StreamRecord",
     "StreamStatus",
+    "WebhookEvent",
 ]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from isthmus.errors import LeaseHeldError, StoreError, TerminalError
+from isthmus.errors import LeaseHeldError, StoreError, TerminalError, TransientError
 
-__all__ = ["LeaseHeldError", "LeaseLostError", "StoreError", "StoreUnavailableError"]
+__all__ = [
+    "EventNotStoredError",
+    "LeaseHeldError",
+    "LeaseLostError",
+    "StoreError",
+    "StoreUnavailableError",
+]
 
 
 class StoreUnavailableError(StoreError, TerminalError):
@@ -13,3 +19,8 @@ class StoreUnavailableError(StoreError, TerminalError):
 
 class LeaseLostError(StoreError, TerminalError):
     """A run's lease expired and another run took it: the first run must not commit."""
+
+
+class EventNotStoredError(StoreError, TransientError):
+    """An inbound event could not be written (the database is busy or unreachable); the
+    sender should deliver it again."""

@@ -148,6 +148,26 @@ schedules = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
 )
 
+# Inbound webhook deliveries, kept until a run reads them (and for replays after it). The
+# sequence id orders the events of a stream; a sender's duplicate delivery (same event id)
+# is stored once.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(63), nullable=False),
+    Column("integration", String(63), nullable=False),
+    Column("stream", String(63), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("body_bytes", Integer, nullable=False),
+    Index("ux_webhook_events_event", "integration", "stream", "event_id", unique=True),
+    Index("ix_webhook_events_stream", "integration", "stream", "id"),
+    Index("ix_webhook_events_received", "received_at"),
+    sqlite_autoincrement=True,  # never reuse a purged id: checkpoints are sequence ids
+)
+
 
 class RunStatus(StrEnum):
     PENDING = "pending"
@@ -267,6 +287,30 @@ class ScheduleState:
     next_run_at: dt.datetime | None
     last_run_id: int | None
     consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One stored webhook delivery: ``seq`` orders a stream's events, ``event_id`` is the
+    sender's id, ``body`` the JSON text as received."""
+
+    seq: int
+    tenant: str
+    integration: str
+    stream: str
+    event_id: str
+    received_at: dt.datetime
+    body: str
+    body_bytes: int
+
+
+@dataclass(frozen=True)
+class EventReceipt:
+    """What storing a delivery did: the event's sequence id, and whether the same event id
+    was already stored (then nothing was written)."""
+
+    seq: int
+    duplicate: bool
 
 
 @dataclass(frozen=True)

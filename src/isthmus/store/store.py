@@ -1,4 +1,5 @@
-"""The state store: runs, stream counts, quarantine, checkpoints, leases and schedules.
+"""The state store: runs, stream counts, quarantine, checkpoints, leases, schedules and
+inbound webhook events.
 
 Every method is one short transaction, so the scheduler, runs and the command line can share
 one SQLite file (WAL mode, a busy timeout). The store never reads the clock: callers pass
@@ -16,7 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from isthmus.store.checkpoints import CheckpointsMixin
 from isthmus.store.convert import safe_url
+from isthmus.store.deliveries import DeliveriesMixin
 from isthmus.store.errors import StoreUnavailableError
+from isthmus.store.events import EventsMixin
 from isthmus.store.leases import LeasesMixin
 from isthmus.store.quarantine import QuarantineMixin
 from isthmus.store.runs import RunsMixin
@@ -25,7 +28,7 @@ from isthmus.store.schedules import SchedulesMixin
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration (a test checks it is Alembic's head). A store already there is not
 # migrated, and Alembic, slow to import, is not loaded: every command starts faster.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
 _MIGRATING = threading.Lock()
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -39,7 +42,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class StateStore(RunsMixin, QuarantineMixin, CheckpointsMixin, LeasesMixin, SchedulesMixin):
+class StateStore(
+    RunsMixin,
+    QuarantineMixin,
+    CheckpointsMixin,
+    LeasesMixin,
+    SchedulesMixin,
+    EventsMixin,
+    DeliveriesMixin,
+):
     """Access to the state store at ``url``; :meth:`open` migrates it to the latest schema."""
 
     def __init__(self, engine: Engine) -> None:

@@ -80,6 +80,22 @@ def test_renewing_a_lease_taken_over_by_another_run_is_refused(url: str) -> None
     behaviours.renewing_a_lease_taken_over_by_another_run_is_refused(url)
 
 
+def test_events_are_stored_once_and_read_back_in_sequence_order(url: str) -> None:
+    behaviours.events_are_stored_once_and_read_back_in_sequence_order(url)
+
+
+def test_concurrent_deliveries_of_one_event_store_it_once(url: str) -> None:
+    behaviours.concurrent_deliveries_of_one_event_store_it_once(url)
+
+
+def test_concurrent_deliveries_of_many_events_are_all_read_in_sequence_order(url: str) -> None:
+    behaviours.concurrent_deliveries_of_many_events_are_all_read_in_sequence_order(url)
+
+
+def test_purge_events_deletes_only_events_received_before_the_cutoff(url: str) -> None:
+    behaviours.purge_events_deletes_only_events_received_before_the_cutoff(url)
+
+
 # --- SQLite and URL specifics --------------------------------------------------------------
 
 
@@ -175,3 +191,7 @@ def test_opening_a_store_at_its_head_does_not_load_alembic(url: str) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "False"
+
+
+def test_deliveries_are_kept_per_run_in_the_order_they_were_sent(url: str) -> None:
+    behaviours.deliveries_are_kept_per_run_in_the_order_they_were_sent(url)
