@@ -13,6 +13,7 @@ from isthmus.errors import (
 __all__ = [
     "DestinationError",
     "DestinationUnavailableError",
+    "EventLogMissingError",
     "SchemaMismatchError",
     "SourceError",
     "SourceFileError",
@@ -26,6 +27,10 @@ class SourceFileError(SourceError, TerminalError):
 
 class UnsafePathError(SourceError, TerminalError):
     """A configured path escapes the folder it must stay in."""
+
+
+class EventLogMissingError(SourceError, TerminalError):
+    """A source of inbound events was built without the log that holds them."""
 
 
 class SchemaMismatchError(DestinationError, TerminalError):

@@ -174,7 +174,29 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-_Sink = _JsonlSink | _CsvSink
+class _MemorySink:
+    """Records kept as mappings, for callers that serve them rather than write them (the mock
+    CRM). A malformed record has no form here: callers leave that kind out."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def write(self, record: Record) -> None:
+        self.records.append(record)
+
+    def write_good(
+        self, factory: ContactFactory, contact_id: str, modified_at: int | None = None
+    ) -> None:
+        self.records.append(factory.contact(contact_id, modified_at))  # the same draws
+
+    def write_malformed(self, record: Record, cut: float) -> None:
+        raise ValueError("a malformed record cannot be kept in memory")
+
+    def flush(self) -> None:
+        pass
+
+
+_Sink = _JsonlSink | _CsvSink | _MemorySink
 
 
 @contextmanager
@@ -202,19 +224,33 @@ def write_accounts(
 ) -> AccountsReport:
     """Write ``count`` accounts; about ``bad_fraction`` of them lack a Name (``missing_name``)."""
     _check_counts(count, bad_fraction, 0.0)
+    with _open_sink(path, fmt, ACCOUNT_COLUMNS) as sink:
+        return _emit_accounts(sink, count, seed, bad_fraction)
+
+
+def generate_accounts(
+    *, count: int, seed: int, bad_fraction: float = 0.02
+) -> tuple[list[Record], AccountsReport]:
+    """The records :func:`write_accounts` writes for the same arguments, in memory."""
+    _check_counts(count, bad_fraction, 0.0)
+    sink = _MemorySink()
+    report = _emit_accounts(sink, count, seed, bad_fraction)
+    return sink.records, report
+
+
+def _emit_accounts(sink: _Sink, count: int, seed: int, bad_fraction: float) -> AccountsReport:
     rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
     rand = rng.random
     spoiler = Spoiler(rng, ())
     account_id = id_maker("001", seed, ACCOUNT_STEP)
     good_ids: list[str] = []
-    with _open_sink(path, fmt, ACCOUNT_COLUMNS) as sink:
-        for serial in range(count):
-            record = make_account(rng, account_id(serial))
-            if rand() < bad_fraction:
-                spoiler.account(record)
-            else:
-                good_ids.append(str(record["Id"]))
-            sink.write(record)
+    for serial in range(count):
+        record = make_account(rng, account_id(serial))
+        if rand() < bad_fraction:
+            spoiler.account(record)
+        else:
+            good_ids.append(str(record["Id"]))
+        sink.write(record)
     spoiled = count - len(good_ids)
     return AccountsReport(count, len(good_ids), {"missing_name": spoiled}, spoiled, tuple(good_ids))
 
@@ -245,6 +281,28 @@ def write_contacts(
         for _ in range(count):
             run.emit(sink)
     return run.report(count)
+
+
+def generate_contacts(
+    *,
+    count: int,
+    seed: int,
+    account_ids: Sequence[str],
+    bad_fraction: float = 0.01,
+    dup_fraction: float = 0.01,
+    kinds: Iterable[ContactKind] = DEFAULT_KINDS,
+) -> tuple[list[Record], ContactsReport]:
+    """The records :func:`write_contacts` writes as JSON Lines for the same arguments, in
+    memory. ``malformed`` cannot be among the kinds: a record in memory is always parsed."""
+    _check_counts(count, bad_fraction, dup_fraction)
+    enabled = _enabled(kinds)
+    if "malformed" in enabled:
+        raise ValueError("malformed records exist only in files; leave 'malformed' out of kinds")
+    run = _ContactRun(seed, account_ids, enabled, bad_fraction, dup_fraction, empty_is_absent=False)
+    sink = _MemorySink()
+    for _ in range(count):
+        run.emit(sink)
+    return sink.records, run.report(count)
 
 
 class _ContactRun:
