@@ -18,7 +18,14 @@ from typing import Annotated
 import typer
 
 from isthmus import __version__
-from isthmus.cli import project_commands, quarantine_commands, run_commands, schedule_commands
+from isthmus.cli import (
+    mock_commands,
+    project_commands,
+    quarantine_commands,
+    run_commands,
+    schedule_commands,
+    serve_commands,
+)
 from isthmus.errors import IsthmusError
 
 app = typer.Typer(
@@ -54,6 +61,8 @@ project_commands.register(app)
 run_commands.register(app)
 schedule_commands.register(app)
 quarantine_commands.register(app)
+serve_commands.register(app)
+mock_commands.register(app)
 
 
 def main() -> None:

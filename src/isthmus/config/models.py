@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from isthmus.config.durations import Duration
 from isthmus.config.sync import Sync
+from isthmus.config.writeback import WriteBack
 from isthmus.types import DataType, parse_type
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
@@ -25,7 +26,7 @@ SECRET_REFERENCE = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}")
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=63)]
 Expression = str | bool | int | float
-OVERRIDABLE_SECTIONS = frozenset({"streams", "mappings", "sync", "source"})
+OVERRIDABLE_SECTIONS = frozenset({"streams", "mappings", "sync", "source", "writeback"})
 ReadMode = Literal["full", "incremental"]
 WriteModeName = Literal["append", "upsert", "replace"]
 
@@ -301,6 +302,11 @@ class Template(Model):
         min_length=1, description="How streams fill core entities."
     )
     sync: Sync = Field(default_factory=Sync, description="Run settings.")
+    writeback: WriteBack | None = Field(
+        None,
+        description="Core rows sent back to the external system after the streams are read "
+        "(at least once, with idempotency keys).",
+    )
     overridable: list[str] = Field(
         default_factory=list,
         description="Paths an integration may override (globs).",

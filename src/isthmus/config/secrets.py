@@ -52,10 +52,13 @@ def secret_names(value: Any) -> set[str]:
 
 
 def template_secret_names(template: Template) -> set[str]:
-    """Every secret a template uses, in its source options or any stream's options."""
+    """Every secret a template uses: in its source options, any stream's options, or its
+    write-back options."""
     used = secret_names(template.source.options)
     for stream in template.streams.values():
         used |= secret_names(stream.connector_options)
+    if template.writeback is not None:
+        used |= secret_names(template.writeback.options)
     return used
 
 

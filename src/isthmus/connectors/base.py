@@ -227,6 +227,32 @@ class Destination(Protocol):
 # --- registry entries ---------------------------------------------------------------------
 
 
+class StoredEvent(Protocol):
+    """One inbound event as an event log keeps it."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def body(self) -> str: ...
+
+
+class EventLog(Protocol):
+    """Where inbound events (webhook deliveries) wait for a run; the state store is one."""
+
+    def events_after(
+        self, integration: str, stream: str, after_seq: int, limit: int
+    ) -> Sequence[StoredEvent]:
+        """Up to ``limit`` events of a stream with a sequence id above ``after_seq``, in
+        sequence order."""
+
+    def last_event_seq(self, integration: str, stream: str) -> int:
+        """The sequence id of the stream's newest event; 0 when it has none."""
+
+
 class NoOptions(BaseModel):
     """For connectors that take no options at some level."""
 
@@ -237,7 +263,9 @@ class NoOptions(BaseModel):
 class SourceContext:
     """What a source factory is given: validated options, the project's folder, the
     integration's secrets (name -> ``Secret``, revealed only where a request needs one), and
-    the run's clock, so a connector's waits (retries, rate limits) are the engine's to fake."""
+    the run's clock, so a connector's waits (retries, rate limits) are the engine's to fake.
+    A source fed by inbound events reads them from ``events``, under the run's
+    ``integration`` id."""
 
     options: BaseModel
     connection: BaseModel
@@ -245,3 +273,5 @@ class SourceContext:
     secrets: Mapping[str, Any] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
+    integration: str = ""
+    events: EventLog | None = None

@@ -11,8 +11,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from isthmus.connectors.base import Source, SourceContext
+from isthmus.connectors.base import NoOptions, Source, SourceContext
 from isthmus.connectors.files import FileConnection, FileOptions, FileSource, FileStream
+from isthmus.connectors.rest import RestConnection, RestOptions, RestSource, RestStream
+from isthmus.connectors.rest.options import RestHttpOptions
+from isthmus.connectors.rest.sink import RestSink
+from isthmus.connectors.webhook import WebhookOptions, WebhookSource
+from isthmus.connectors.writeback import RecordSink, SinkContext
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,48 @@ SOURCES: dict[str, SourceConnector] = {
         stream=FileStream,
         factory=FileSource,
     ),
+    "rest": SourceConnector(
+        name="rest",
+        description="A JSON API over HTTP(S), read page by page, with retries and rate limits.",
+        options=RestOptions,
+        connection=RestConnection,
+        stream=RestStream,
+        factory=RestSource,
+    ),
+    "webhook": SourceConnector(
+        name="webhook",
+        description="Events a system pushes to `isthmus serve` as signed HTTP deliveries "
+        "(Standard Webhooks), one JSON object per delivery, stored until a run reads them.",
+        options=WebhookOptions,
+        connection=NoOptions,
+        stream=NoOptions,
+        factory=WebhookSource,
+    ),
 }
 
 
 def source_connector(name: str) -> SourceConnector | None:
     return SOURCES.get(name)
+
+
+@dataclass(frozen=True)
+class WriteBackConnector:
+    """A connector that sends core rows to an external system (a template's ``writeback``)."""
+
+    name: str
+    description: str
+    options: type[BaseModel]  # the template's writeback.options
+    connection: type[BaseModel]  # the integration's connection
+    factory: Callable[[SinkContext], RecordSink]
+
+
+WRITEBACK: dict[str, WriteBackConnector] = {
+    "rest": WriteBackConnector(
+        name="rest",
+        description="A JSON API over HTTP(S): one request per record, or batches to a batch "
+        "endpoint, each with an Idempotency-Key header.",
+        options=RestHttpOptions,
+        connection=RestConnection,
+        factory=RestSink,
+    ),
+}

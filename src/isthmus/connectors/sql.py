@@ -8,10 +8,11 @@ transaction as the rows they cover, so data and checkpoint commit or roll back t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Engine, MetaData, Table, and_, create_engine, delete, event, inspect, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
@@ -20,8 +21,10 @@ from isthmus.connectors.base import Checkpoint, TableSpec, WriteMode
 from isthmus.connectors.errors import SchemaMismatchError
 from isthmus.connectors.sqldriver import AdbcDriver
 from isthmus.connectors.sqlerrors import classified
+from isthmus.connectors.sqlrows import read_rows
 from isthmus.connectors.sqltables import CHECKPOINTS_TABLE, checkpoints_table, core_table, sql_type
 from isthmus.connectors.sqltransaction import SqlTransaction
+from isthmus.connectors.writeback import RowsAfter
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -117,6 +120,9 @@ class SqlDestination:
             if not inspect(connection).has_table(CHECKPOINTS_TABLE):
                 return 0
             return int(connection.execute(delete(self.checkpoints).where(condition)).rowcount)
+
+    def read_rows(self, request: RowsAfter) -> Iterator[pa.Table]:
+        return read_rows(self.engine, self.table_for(request.table), request)
 
     def close(self) -> None:
         self.engine.dispose()

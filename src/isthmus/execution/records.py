@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from isthmus.errors import IsthmusError
 from isthmus.execution.errors import ThresholdExceededError
 from isthmus.execution.models import StreamCounts
 from isthmus.store import StreamRecord, StreamStatus
 from isthmus.validation.models import CompiledMapping
+from isthmus.validation.writeback import CompiledWriteBack
 
 
 class StreamBook:
-    def __init__(self, mappings: list[CompiledMapping]) -> None:
+    """Mappings, then write-back targets, each recorded as a stream of the run."""
+
+    def __init__(
+        self, mappings: list[CompiledMapping], writebacks: Sequence[CompiledWriteBack] = ()
+    ) -> None:
         self._lock = threading.Lock()
-        self._mappings = {m.name: m for m in mappings}
-        self._position = {m.name: i for i, m in enumerate(mappings)}
-        self._records = {m.name: self._record(m.name, StreamStatus.PENDING) for m in mappings}
+        entries = [(m.name, m.stream_name, m.entity.entity) for m in mappings]
+        entries += [(w.name, w.stream_name, w.entity.entity) for w in writebacks]
+        self._streams = {name: (stream, entity) for name, stream, entity in entries}
+        self._position = {name: i for i, (name, _, _) in enumerate(entries)}
+        self._records = {name: self._record(name, StreamStatus.PENDING) for name, _, _ in entries}
         self._counts: dict[str, StreamCounts] = {}
         self._committed: list[str] = []
         self._units = 0
@@ -30,13 +38,13 @@ class StreamBook:
         duration: float | None = None,
         error: str | None = None,
     ) -> StreamRecord:
-        mapping = self._mappings[name]
+        stream, entity = self._streams[name]
         counts = counts or StreamCounts()
         return StreamRecord(
             position=self._position[name],
             mapping=name,
-            stream=mapping.stream_name,
-            entity=mapping.entity.entity,
+            stream=stream,
+            entity=entity,
             status=status,
             records_read=counts.records_read,
             loaded=counts.loaded,
@@ -80,11 +88,11 @@ class StreamBook:
         counts = self._counts[name]
         if counts.records_read == 0 or counts.rejected / counts.records_read <= limit:
             return
-        mapping = self._mappings[name]
+        stream, _ = self._streams[name]
         top = sorted(counts.reasons.items(), key=lambda item: -item[1])[:5]
         grouped = "; ".join(f"{rule}{'/' + f if f else ''}: {n}" for (rule, f), n in top)
         message = (
-            f"stream {mapping.stream_name} (mapping {name}) rejected {counts.rejected} "
+            f"stream {stream} (mapping {name}) rejected {counts.rejected} "
             f"of {counts.records_read} records "
             f"({counts.rejected / counts.records_read:.1%}), more than the {limit:.1%} "
             f"the template allows; reasons: {grouped}"

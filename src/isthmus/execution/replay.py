@@ -109,6 +109,7 @@ def replay_run(project: Project, run_id: int, settings: RunSettings | None = Non
         replay_settings,
         sources=sources,
         note=f"replay of {len(replayable)} records quarantined by run {run_id}",
+        writeback=False,
     )
     resolved, again = _close(project, report, replayable)
     return ReplayOutcome(report, len(replayable), resolved, again, len(entries) - len(replayable))

@@ -13,6 +13,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from isthmus.config.project import Project
 from isthmus.config.secrets import Secret, read_secret, template_secret_names
@@ -26,6 +27,7 @@ from isthmus.connectors.base import (
     Transaction,
 )
 from isthmus.connectors.sql import SqlDestination
+from isthmus.connectors.writeback import RecordSink
 from isthmus.diagnostics import has_errors
 from isthmus.errors import IsthmusError, LeaseHeldError, NotFoundError, ValidationFailedError
 from isthmus.execution.attempts import Attempts
@@ -38,12 +40,15 @@ from isthmus.execution.pipeline import StreamContext, StreamPlan, StreamResult, 
 from isthmus.execution.profile import Profile
 from isthmus.execution.records import StreamBook, error_class, error_message
 from isthmus.execution.scopes import Scopes
+from isthmus.execution.writeback import Sent, WriteBackContext, open_sink, send_target
 from isthmus.logs import get_logger
-from isthmus.store import QuarantineFilter, RunStatus, StateStore
+from isthmus.store import QuarantineFilter, RunStatus, StateStore, StreamStatus
 from isthmus.validation import check_for_run
 from isthmus.validation.models import CompiledIntegration, CompiledMapping
+from isthmus.validation.writeback import CompiledWriteBack
 
 log = get_logger("isthmus.run")
+WRITEBACK_SKIPPED = "not sent: the run's streams did not all commit"
 
 
 @dataclass
@@ -56,6 +61,7 @@ class RunSettings:
     environ: Mapping[str, str] | None = None
     destination: Destination | None = None
     source: Source | None = None  # read every stream from this source instead
+    sink: RecordSink | None = None  # send every write-back target to this sink instead
     batch_size: int | None = None
     full: bool = False  # read everything once, whatever the checkpoints say
     should_stop: Callable[[], str | None] | None = None  # polled at batch boundaries
@@ -112,14 +118,18 @@ def execute(
     *,
     note: str | None = None,
     sources: Mapping[str, Source] | None = None,
+    writeback: bool = True,
 ) -> RunReport:
-    """Run ``plans`` of an already validated integration (also used by replays)."""
+    """Run ``plans`` of an already validated integration (also used by replays, which
+    send nothing back: ``writeback=False``)."""
     secrets = _secrets(project, compiled, settings.environ)
     urls = database_urls(project)
     store = StateStore.open(urls.state)
     destination = settings.destination or SqlDestination(urls.core)
     try:
-        run = _Run(project, compiled, plans, settings, store, destination, secrets, sources)
+        run = _Run(
+            project, compiled, plans, settings, store, destination, secrets, sources, writeback
+        )
         return run.execute(urls, note)
     finally:
         if settings.destination is None:
@@ -174,6 +184,7 @@ class _Run:
         destination: Destination,
         secrets: dict[str, Secret],
         sources: Mapping[str, Source] | None,
+        writeback: bool,
     ) -> None:
         self.project = project
         self.compiled = compiled
@@ -184,7 +195,9 @@ class _Run:
         self.secrets = secrets
         self.sources = sources or {}
         self.clock = settings.clock
-        self.book = StreamBook([p.mapping for p in plans])
+        self.writebacks = compiled.writebacks if writeback else ()
+        self.book = StreamBook([p.mapping for p in plans], self.writebacks)
+        self.inbound_committed = False
         self.results: dict[str, StreamResult] = {}
         self.started = self.clock.monotonic()
         self.refused_by: int | None = None
@@ -255,16 +268,56 @@ class _Run:
             self._attempt("checkpoints", [], self._read_checkpoints)
             if self.sync.commit == "run":
                 scopes.run_as_one(order)
-                return RunStatus.SUCCEEDED, None
-            depends = {m.name: m.depends_on & set(order) for m in self.compiled.mappings}
-            errors = scopes.run_each(order, depends, self.sync.max_concurrent_streams)
+                errors = []
+            else:
+                depends = {m.name: m.depends_on & set(order) for m in self.compiled.mappings}
+                errors = scopes.run_each(order, depends, self.sync.max_concurrent_streams)
+            self.inbound_committed = not errors
+            if errors:
+                raise errors[0]
+            self._send_writebacks()
         except BaseException as exc:
             if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
                 raise
+            for target in self.writebacks:
+                self.book.mark(target.name, StreamStatus.SKIPPED, WRITEBACK_SKIPPED)
             return _status_of(exc), exc
-        if errors:
-            return _status_of(errors[0]), errors[0]
         return RunStatus.SUCCEEDED, None
+
+    def _send_writebacks(self) -> None:
+        for target in self.writebacks:
+            # No quarantine purge between tries (no streams named): a failed try's refused
+            # records were sent, and are not sent again.
+            sent = Sent()
+            self._attempt(f"writeback {target.name}", [], partial(self._send, target, sent))
+
+    def _send(self, target: CompiledWriteBack, sent: Sent) -> None:
+        started = self.clock.monotonic()
+        self.book.start(target.name)
+        sink = self.settings.sink or open_sink(self.compiled, target, self.secrets, self.clock)
+        context = WriteBackContext(
+            integration=self.compiled.name,
+            tenant=self.compiled.tenant,
+            run_id=self.run_id,
+            store=self.store,
+            clock=self.clock,
+            check=self.guard.check,
+            profile=self.profile,
+            batch_size=self.settings.batch_size or self.sync.batch_size,
+            full=self.settings.full,
+        )
+        try:
+            send_target(target, self.destination, sink, context, sent)
+        except BaseException as exc:
+            self.book.fail(target.name, error_message(exc), self.clock.monotonic() - started)
+            raise
+        finally:
+            if self.settings.sink is None:
+                sink.close()
+        record = self.book.succeed(
+            target.name, sent.final(target.name), self.clock.monotonic() - started
+        )
+        self.settings.observer.stream_finished(target.name, record)
 
     def _attempt(self, scope: str, streams: list[str], unit: Callable[[], None]) -> None:
         attempts = Attempts(
@@ -290,13 +343,17 @@ class _Run:
         plan = self.plans[name]
         started = self.clock.monotonic()
         self.book.start(name)
+        source, owned = self._source(name)
         try:
             result = run_stream(
-                plan, self._source(name), self._request(plan.mapping), transaction, self._context()
+                plan, source, self._request(plan.mapping), transaction, self._context()
             )
         except BaseException as exc:
             self.book.fail(name, error_message(exc), self.clock.monotonic() - started)
             raise
+        finally:
+            if owned:  # a source the run built is the run's to close (its HTTP client, files)
+                source.close()
         self.results[name] = result
         record = self.book.succeed(name, result.counts, self.clock.monotonic() - started)
         self.settings.observer.stream_finished(name, record)
@@ -313,11 +370,12 @@ class _Run:
             )
         failpoint("checkpoint-saved")
 
-    def _source(self, name: str) -> Source:
+    def _source(self, name: str) -> tuple[Source, bool]:
+        """The stream's source, and whether the run built it (rather than was given it)."""
         if name in self.sources:
-            return self.sources[name]
+            return self.sources[name], False
         if self.settings.source is not None:
-            return self.settings.source
+            return self.settings.source, False
         context = SourceContext(
             options=self.compiled.source_options,  # type: ignore[arg-type]
             connection=self.compiled.connection_options,  # type: ignore[arg-type]
@@ -325,8 +383,10 @@ class _Run:
             secrets=self.secrets,
             sleep=self.clock.sleep,
             monotonic=self.clock.monotonic,
+            integration=self.compiled.name,
+            events=self.store,
         )
-        return self.compiled.connector.factory(context)
+        return self.compiled.connector.factory(context), True
 
     def _read_checkpoints(self) -> None:
         """Where each incremental stream starts: read before any transaction opens (on
@@ -394,7 +454,7 @@ class _Run:
         notes = [n for n in (note, *self.book.notes()) if n]
         note_text = "; ".join(notes) or None
         duration = self.clock.monotonic() - self.started
-        committed = status is RunStatus.SUCCEEDED
+        committed = self.inbound_committed
         self.store.finish_run(
             self.run_id,
             status=status,

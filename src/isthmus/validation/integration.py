@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from isthmus.config.project import Project
 from isthmus.config.resolve import ResolvedIntegration, resolve
 from isthmus.config.secrets import template_secret_names
+from isthmus.connectors.registry import WriteBackConnector
 from isthmus.diagnostics import Diagnostic, Severity, has_errors
 from isthmus.validation.models import CompiledIntegration
 from isthmus.validation.modes import check_guardrails
@@ -27,6 +28,14 @@ from isthmus.validation.template import (
     template_connector,
     validated,
 )
+from isthmus.validation.writeback import (
+    CompiledWriteBack,
+    compile_writebacks,
+    writeback_connector,
+    writeback_options,
+)
+
+WRITEBACK_CONNECTION = "writeback"  # the integration's connection section for write-back
 
 
 def check_integration(
@@ -50,13 +59,14 @@ def check_integration(
         streams = stream_options(template, locator, connector, problems)
         connection = validated(
             connector.connection,
-            resolved.integration.connection.connector_options,
+            _source_connection(resolved),
             resolved.integration_document,
             ("connection",),
             problems,
         )
     problems.extend(_check_secrets(resolved))
     mappings = compile_mappings(project, template, locator, streams, problems)
+    writeback = _writeback(project, resolved, problems)
     problems += run_settings_checks(project, template, locator)
     problems += check_guardrails(
         resolved.integration,
@@ -70,8 +80,53 @@ def check_integration(
     ordered = order_mappings(mappings)
     tables = {e.entity: table_spec(e) for e in resolved.entities.values()}
     return CompiledIntegration(
-        resolved, connector, options, connection, tuple(ordered), tables
+        resolved, connector, options, connection, tuple(ordered), tables, *writeback
     ), problems
+
+
+def _source_connection(resolved: ResolvedIntegration) -> dict[str, object]:
+    """The connection's keys for the source: all but the write-back's own section."""
+    options = dict(resolved.integration.connection.connector_options)
+    options.pop(WRITEBACK_CONNECTION, None)
+    return options
+
+
+def _writeback(
+    project: Project, resolved: ResolvedIntegration, problems: list[Diagnostic]
+) -> tuple[tuple[CompiledWriteBack, ...], WriteBackConnector | None, object, object]:
+    """The template's write-back targets compiled, its connector, options and connection.
+
+    The connection is the integration's ``connection.writeback`` section, or, when the
+    write-back uses the source's connector, the source's own connection.
+    """
+    template, locator = resolved.template, resolved.locator
+    connector = writeback_connector(template, locator, problems)
+    targets = tuple(compile_writebacks(project, template, locator, problems))
+    if connector is None:
+        return targets, None, None, None
+    options = writeback_options(connector, template, locator, problems)
+    own = resolved.integration.connection.connector_options.get(WRITEBACK_CONNECTION)
+    same = template.source.connector == connector.name
+    where: tuple[str, ...] = (
+        ("connection", WRITEBACK_CONNECTION) if own is not None else ("connection",)
+    )
+    data = own if own is not None else (_source_connection(resolved) if same else None)
+    if data is None:
+        problems.append(
+            Diagnostic(
+                "missing-connection",
+                f"integration {resolved.name!r}: its template writes back through connector "
+                f"{connector.name!r}, but the integration says nowhere how to reach it",
+                resolved.integration_document.location(("connection",), at_key=True),
+                hint=f"add connection.{WRITEBACK_CONNECTION} with the {connector.name} "
+                "connector's connection settings",
+            )
+        )
+        return targets, connector, options, None
+    connection = validated(
+        connector.connection, data, resolved.integration_document, where, problems
+    )
+    return targets, connector, options, connection
 
 
 def _check_secrets(resolved: ResolvedIntegration) -> list[Diagnostic]:

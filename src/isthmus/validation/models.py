@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from isthmus.config.models import Entity, Mapping, Stream
 from isthmus.config.resolve import ResolvedIntegration
 from isthmus.connectors.base import TableSpec, WriteMode
-from isthmus.connectors.registry import SourceConnector
+from isthmus.connectors.registry import SourceConnector, WriteBackConnector
 from isthmus.types import DataType
 
 if TYPE_CHECKING:
     from isthmus.mapping import CompiledExpression
+    from isthmus.validation.writeback import CompiledWriteBack
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class CompiledIntegration:
     connection_options: object
     mappings: tuple[CompiledMapping, ...]
     tables: dict[str, TableSpec]
+    writebacks: tuple[CompiledWriteBack, ...] = ()
+    writeback_connector: WriteBackConnector | None = None
+    writeback_options: object = None
+    writeback_connection: object = None
 
     @property
     def name(self) -> str:

@@ -40,9 +40,9 @@ class RowPlan:
     def __init__(self, mapping: CompiledMapping) -> None:
         self.mapping = mapping
         self.reasons: list[Reason] = []
-        self._conversion_steps = _levels(mapping.conversions.values())
+        self._conversion_steps = step_levels(mapping.conversions.values())
         self._typed = self._typed_pass()
-        self._field_steps = _levels(mapping.fields.values())
+        self._field_steps = step_levels(mapping.fields.values())
         self._mapped = self._mapped_pass()
         self._checked = self._constraint_pass()
         self._flagged = len(self.reasons)  # reasons with a flag column; references come after
@@ -74,7 +74,7 @@ class RowPlan:
             exprs.append(_typed_field(name, data_type, mapping).alias(name))
             for path, _ in leaf_paths(name, data_type):
                 conversion = mapping.conversions.get(path)
-                for failure in _failures(conversion) if conversion else ():
+                for failure in expression_failures(conversion) if conversion else ():
                     exprs.extend(
                         self._flag(
                             Check(
@@ -94,8 +94,8 @@ class RowPlan:
     def _mapped_pass(self) -> list[pl.Expr]:
         exprs = self._carried()
         for target, compiled in self.mapping.fields.items():
-            exprs.append(_value(compiled).alias(target))
-            for failure in _failures(compiled):
+            exprs.append(expression_value(compiled).alias(target))
+            for failure in expression_failures(compiled):
                 exprs.extend(
                     self._flag(
                         Check(
@@ -176,15 +176,15 @@ def reject_missing_references(
     )
 
 
-def _value(compiled: CompiledExpression) -> pl.Expr:
+def expression_value(compiled: CompiledExpression) -> pl.Expr:
     return compiled.staged.expr if compiled.staged else compiled.expr
 
 
-def _failures(compiled: CompiledExpression) -> tuple[RowFailure, ...]:
+def expression_failures(compiled: CompiledExpression) -> tuple[RowFailure, ...]:
     return compiled.staged.failures if compiled.staged else compiled.failures
 
 
-def _levels(compiled: Iterable[CompiledExpression]) -> list[list[pl.Expr]]:
+def step_levels(compiled: Iterable[CompiledExpression]) -> list[list[pl.Expr]]:
     """The step columns of several expressions, grouped so each group reads only earlier
     ones."""
     by_level: dict[int, list[pl.Expr]] = {}
@@ -201,7 +201,7 @@ def _entity_types(mapping: CompiledMapping) -> dict[str, DataType]:
 def _typed_field(name: str, data_type: DataType, mapping: CompiledMapping) -> pl.Expr:
     conversion = mapping.conversions.get(name)
     if conversion is not None:
-        return _value(conversion)
+        return expression_value(conversion)
     if data_type.kind is Kind.STRUCT and any(
         p in mapping.conversions for p, _ in leaf_paths(name, data_type)
     ):
@@ -216,7 +216,7 @@ def _typed_struct(path: str, data_type: DataType, mapping: CompiledMapping) -> p
         inner_path = f"{path}.{inner}"
         conversion = mapping.conversions.get(inner_path)
         if conversion is not None:
-            leaves.append(_value(conversion).alias(inner))
+            leaves.append(expression_value(conversion).alias(inner))
         elif inner_type.kind is Kind.STRUCT:
             leaves.append(_typed_struct(inner_path, inner_type, mapping).alias(inner))
         else:

@@ -24,6 +24,7 @@ from isthmus.validation.models import CompiledMapping, Reference
 from isthmus.validation.modes import check_modes
 from isthmus.validation.schedules import check_schedule
 from isthmus.validation.tables import table_spec
+from isthmus.validation.writeback import compile_writebacks, writeback_connector, writeback_options
 
 BROKEN_DEPENDENCY = "broken-dependency"
 
@@ -40,6 +41,10 @@ def check_template(project: Project, loaded: Loaded[Template]) -> list[Diagnosti
         )
         streams = stream_options(template, locator, connector, problems)
     compile_mappings(project, template, locator, streams, problems)
+    writeback = writeback_connector(template, locator, problems)
+    if writeback is not None:
+        writeback_options(writeback, template, locator, problems)
+    compile_writebacks(project, template, locator, problems)
     problems += run_settings_checks(project, template, locator)
     return problems
 

@@ -349,7 +349,7 @@ def test_an_override_of_a_section_that_is_not_overridable_is_invalid_value(
     project, root = load_files(write_files, {INTEGRATION_PATH: text})
     assert only(project) == Diagnostic(
         "invalid-value",
-        "overrides: overrides may change mappings, source, streams, sync; not owner",
+        "overrides: overrides may change mappings, source, streams, sync, writeback; not owner",
         Location(root / INTEGRATION_PATH, 10, 3),
     )
 

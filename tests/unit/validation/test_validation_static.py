@@ -349,7 +349,7 @@ def test_unknown_connector_lists_the_registered_connectors(demo: DemoProject) ->
     found = only(diagnose(demo.root), demo.root, "unknown-connector", f"{TEMPLATE}:11:14")
 
     assert found.message == "source connector 'ftp' does not exist"
-    assert found.hint == "connectors: file"
+    assert found.hint == f"connectors: {', '.join(sorted(SOURCES))}"
 
 
 def test_unknown_source_option_is_checked_against_the_connector_options_model(

@@ -5,6 +5,8 @@
 - :class:`MemoryDestination`: a transactional destination holding tables in memory.
 - :class:`FailingDestination`: wraps any destination and fails a chosen write, to prove
   that a failure mid-load leaves nothing behind.
+- :class:`MemorySink`: a write-back target that keeps what it receives and honours
+  idempotency keys, with knobs to refuse records and to fail part-way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from isthmus.connectors.base import (
     WriteResult,
 )
 from isthmus.errors import DestinationError, ErrorClass, TransientError
+from isthmus.testing.sinks import MemorySink, SinkUnavailableError
 
 __all__ = [
     "FailingDestination",
@@ -38,7 +41,9 @@ __all__ = [
     "InjectedError",
     "InjectedTransientError",
     "MemoryDestination",
+    "MemorySink",
     "MemorySource",
+    "SinkUnavailableError",
 ]
 
 

@@ -1,0 +1,344 @@
+"""Send a write-back target: read the tenant's core rows, map them, deliver each one.
+
+The external system has no transaction to join, so the promise is at least once: the
+checkpoint (the cursor and key of the last row of a finished batch) is saved after each
+batch, a failed run sends that batch again, and every record carries an idempotency key
+made from its key and content, so the far side recognises a record it already has. A
+record the far side refuses is quarantined with the HTTP status and an excerpt of the
+answer; a mapping call that fails on a row quarantines it before anything is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import polars as pl
+
+from isthmus.connectors.errors import DestinationError
+from isthmus.connectors.writeback import (
+    Delivery,
+    Outgoing,
+    RecordSink,
+    RowReader,
+    RowsAfter,
+    SinkContext,
+)
+from isthmus.execution.clock import Clock
+from isthmus.execution.models import StreamCounts
+from isthmus.execution.profile import Profile
+from isthmus.store import QuarantineEntry, StateStore
+from isthmus.store.deliveries import DeliveryRecord
+from isthmus.types import Kind
+from isthmus.validation.models import CompiledIntegration
+from isthmus.validation.rows import CHECK, VALUE
+from isthmus.validation.writeback import CompiledWriteBack
+
+REFUSED = "refused"  # the quarantine rule of a record the far side would not take
+
+
+@dataclass
+class Sent:
+    """A target's totals over every try of one run. Unlike a stream's, they add up across
+    tries: what a failed try delivered stays delivered (and its quarantine stays too)."""
+
+    counts: StreamCounts = field(default_factory=StreamCounts)
+    replayed: int = 0  # delivered records the far side already had (idempotent replays)
+
+    def final(self, target: str) -> StreamCounts:
+        if self.replayed:
+            self.counts.notes.append(
+                f"write-back {target}: {self.replayed} of the records delivered the external "
+                "system already had from an earlier try or run (it recognised their "
+                "idempotency keys)"
+            )
+        return self.counts
+
+
+@dataclass(frozen=True)
+class WriteBackContext:
+    integration: str
+    tenant: str
+    run_id: int
+    store: StateStore
+    clock: Clock
+    check: Callable[[], None]  # raises when the run must stop
+    profile: Profile
+    batch_size: int
+    full: bool = False  # send every row, whatever the checkpoint says
+
+
+def open_sink(
+    compiled: CompiledIntegration,
+    target: CompiledWriteBack,
+    secrets: Mapping[str, Any],
+    clock: Clock,
+) -> RecordSink:
+    """The integration's write-back connector, built for ``target``."""
+    connector = compiled.writeback_connector
+    assert connector is not None  # validation refuses a write-back without one
+    return connector.factory(
+        SinkContext(
+            options=compiled.writeback_options,  # type: ignore[arg-type]
+            connection=compiled.writeback_connection,  # type: ignore[arg-type]
+            target=target.target,
+            secrets=secrets,
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
+        )
+    )
+
+
+def send_target(
+    target: CompiledWriteBack,
+    destination: object,
+    sink: RecordSink,
+    context: WriteBackContext,
+    sent: Sent,
+) -> None:
+    """Send the rows the checkpoint has not passed yet, adding to ``sent``'s totals."""
+    if not isinstance(destination, RowReader):
+        raise DestinationError(
+            "the core database's connector cannot read rows back, so nothing can be written back",
+            hint="write-back needs the SQL core database",
+        )
+    reader = destination
+    incremental = target.target.read == "incremental" and not context.full
+    cursor = target.target.cursor_field
+    order = (cursor, *target.key) if incremental and cursor else tuple(target.key)
+    saved = context.store.checkpoint(context.integration, target.stream_name)
+    after = _typed_after(saved, target, order) if incremental else None
+    request = RowsAfter(target.table, context.tenant, order, after, context.batch_size)
+    position = 0
+    for rows in reader.read_rows(request):
+        context.check()
+        frame = pl.from_arrow(rows)
+        assert isinstance(frame, pl.DataFrame)
+        with context.profile.stage("map and check"):
+            mapped = target.evaluate(frame)
+        with context.profile.stage("deliver"):
+            sent.replayed += _send_batch(
+                target, frame, mapped, sink, context, sent.counts, position
+            )
+        position += frame.height
+        if incremental:
+            last = frame.row(frame.height - 1, named=True)
+            token = {"after": [_jsonable(last[name]) for name in order]}
+            context.store.save_checkpoints(
+                context.integration,
+                {target.stream_name: token},
+                run_id=context.run_id,
+                at=context.clock.now(),
+            )
+
+
+def _send_batch(
+    target: CompiledWriteBack,
+    rows: pl.DataFrame,
+    mapped: pl.DataFrame,
+    sink: RecordSink,
+    context: WriteBackContext,
+    counts: StreamCounts,
+    position: int,
+) -> int:
+    """Send one batch of rows; how many the far side already had (idempotent replays).
+    Nothing is counted or recorded unless the sink answered for the whole batch: a try
+    that fails here sends the batch again."""
+    failed = mapped.get_column(CHECK).is_not_null()
+    entries = _mapping_failures(target, rows, mapped, context, position)
+    good = mapped.with_row_index("__row").filter(~failed)
+    outgoing, keys = _outgoing(target, good, context)
+    deliveries = sink.deliver(outgoing) if outgoing else []
+    by_index = {d.index: d for d in deliveries}
+    missing = [o.index for o in outgoing if o.index not in by_index]
+    if missing:
+        raise DestinationError(
+            f"write-back target {target.name}: the connector reported no outcome for "
+            f"{len(missing)} of {len(outgoing)} records",
+            hint="this is a fault of the connector; report it to the template's owner",
+        )
+    counts.records_read += rows.height
+    records = []
+    replayed = 0
+    for sent, key in zip(outgoing, keys, strict=True):
+        delivery = by_index[sent.index]
+        row = int(good.get_column("__row")[sent.index])
+        records.append(_record(target, context, sent, key, delivery))
+        if delivery.delivered:
+            counts.loaded += 1
+            if delivery.replayed:
+                replayed += 1
+            elif delivery.status == 201:
+                counts.inserted += 1
+            else:
+                counts.updated += 1
+        else:
+            entries.append(_refused(target, rows, row, delivery, context, position))
+    counts.rejected += len(entries)
+    for entry in entries:
+        counts.add_reason(entry.rule, entry.field, 1)
+    context.store.add_deliveries(records)
+    context.store.add_quarantine(entries)
+    return replayed
+
+
+def _outgoing(
+    target: CompiledWriteBack, good: pl.DataFrame, context: WriteBackContext
+) -> tuple[list[Outgoing], list[str]]:
+    """The requests' records, and each one's core key as text."""
+    fields = list(target.fields)
+    bodies = _json_ready(good.select(fields), target).to_dicts()
+    keys = good.select(f"__key_{k}" for k in target.key).rows()
+    outgoing = []
+    for index, (body, key) in enumerate(zip(bodies, keys, strict=True)):
+        path = target.target.path
+        for name in target.target.placeholders:
+            path = path.replace(f"{{{name}}}", quote(str(body[name]), safe=""))
+        outgoing.append(Outgoing(index, path, body, _idempotency_key(target, context, key, body)))
+    return outgoing, ["/".join(str(part) for part in key) for key in keys]
+
+
+def _json_ready(frame: pl.DataFrame, target: CompiledWriteBack) -> pl.DataFrame:
+    """Timestamps as ISO 8601 UTC text and dates as YYYY-MM-DD, as JSON carries them."""
+    converted = []
+    for name, compiled in target.fields.items():
+        kind = compiled.type.kind
+        if kind is Kind.TIMESTAMP:
+            converted.append(
+                pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            )
+        elif kind is Kind.DATE:
+            converted.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+    return frame.with_columns(converted) if converted else frame
+
+
+def _idempotency_key(
+    target: CompiledWriteBack, context: WriteBackContext, key: tuple[Any, ...], body: dict[str, Any]
+) -> str:
+    """The same record with the same content gets the same key in every run; a change to
+    any field, or another target or tenant, gets another."""
+    material = json.dumps(
+        [context.integration, context.tenant, target.name, target.target.method, list(key), body],
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+def _mapping_failures(
+    target: CompiledWriteBack,
+    rows: pl.DataFrame,
+    mapped: pl.DataFrame,
+    context: WriteBackContext,
+    position: int,
+) -> list[QuarantineEntry]:
+    calls = target.failed_calls()
+    failed = mapped.with_row_index("__row").filter(pl.col(CHECK).is_not_null())
+    entries = []
+    for row, check, value in failed.select("__row", CHECK, VALUE).iter_rows():
+        call = calls[check]
+        entries.append(
+            _entry(
+                target, rows, row, context, position, call.function, call.field, value, call.message
+            )
+        )
+    return entries
+
+
+def _refused(
+    target: CompiledWriteBack,
+    rows: pl.DataFrame,
+    row: int,
+    delivery: Delivery,
+    context: WriteBackContext,
+    position: int,
+) -> QuarantineEntry:
+    status = str(delivery.status) if delivery.status is not None else None
+    message = f"the external system refused the record (HTTP {status})"
+    if delivery.detail:
+        message += f": {delivery.detail}"
+    return _entry(target, rows, row, context, position, REFUSED, None, status, message)
+
+
+def _entry(
+    target: CompiledWriteBack,
+    rows: pl.DataFrame,
+    row: int,
+    context: WriteBackContext,
+    position: int,
+    rule: str,
+    field: str | None,
+    value: str | None,
+    message: str,
+) -> QuarantineEntry:
+    record = rows.row(row, named=True)
+    return QuarantineEntry(
+        run_id=context.run_id,
+        integration=context.integration,
+        tenant=context.tenant,
+        mapping=target.name,
+        stream=target.stream_name,
+        entity=target.entity.entity,
+        origin=f"core table {target.table.name}",
+        position=position + row + 1,
+        record_id="/".join(str(record[k]) for k in target.key),
+        rule=rule,
+        field=field,
+        value=value,
+        message=message,
+        record=json.dumps(record, default=_jsonable, ensure_ascii=False),
+        created_at=context.clock.now(),
+    )
+
+
+def _record(
+    target: CompiledWriteBack,
+    context: WriteBackContext,
+    sent: Outgoing,
+    key: str,
+    delivery: Delivery,
+) -> DeliveryRecord:
+    return DeliveryRecord(
+        run_id=context.run_id,
+        integration=context.integration,
+        target=target.name,
+        record_key=key,
+        idempotency_key=sent.idempotency_key,
+        method=target.target.method,
+        path=sent.path,
+        delivered=delivery.delivered,
+        status=delivery.status,
+        remote_id=delivery.remote_id,
+        detail=delivery.detail,
+        at=context.clock.now(),
+    )
+
+
+def _typed_after(
+    saved: dict[str, Any] | None, target: CompiledWriteBack, order: tuple[str, ...]
+) -> tuple[Any, ...] | None:
+    """The checkpoint's values back in their columns' types (JSON keeps times as text)."""
+    if not saved or len(saved.get("after", [])) != len(order):
+        return None
+    values: list[Any] = []
+    for name, text in zip(order, saved["after"], strict=True):
+        kind = target.table.column(name).type.kind
+        if text is not None and kind is Kind.TIMESTAMP:
+            values.append(dt.datetime.fromisoformat(text))
+        elif text is not None and kind is Kind.DATE:
+            values.append(dt.date.fromisoformat(text))
+        else:
+            values.append(text)
+    return tuple(values)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
