@@ -182,6 +182,18 @@ def test_a_run_through_rate_limits_and_errors_loads_exactly_the_good_rows(
     assert len(rows["account"]) == accounts.good
     assert clock.sleeps.count(3.0) == Counter(r.status for r in crm.requests)[429]
     assert len(run_attempts(report)) == 1  # the connector's retries were enough
+    # The run's record says what the API put it through, stream by stream.
+    statuses = Counter(r.status for r in crm.requests)
+    notes = (report.note or "").split("; ")
+    by_stream = {n.split(":")[0]: n for n in notes if n.startswith("stream ")}
+    retried = sum(int(n) for n in re.findall(r"\((?:429|503): (\d+)", report.note or ""))
+    retried += sum(int(n) for n in re.findall(r", (?:429|503): (\d+)", report.note or ""))
+    assert retried == statuses[429] + statuses[503]
+    assert set(by_stream) <= {"stream accounts", "stream contacts"}
+    assert re.fullmatch(
+        r"stream contacts: the API: \d+ of \d+ requests retried \(429: \d+(, 503: \d+)?\)",
+        by_stream["stream contacts"],
+    ), by_stream
 
 
 def test_repeated_records_and_a_second_incremental_run_change_nothing(
@@ -314,8 +326,9 @@ def test_write_back_survives_lost_replies_and_a_retried_try_without_duplicates(
     assert (out.records_read, out.loaded, out.rejected) == (len(customers), len(customers), 0)
     assert out.inserted == len(customers) - 1  # the first record was created by the failed try
     assert report.note == (
-        "write-back contacts_out: 1 of the records delivered the external system already had "
-        "from an earlier try or run (it recognised their idempotency keys)"
+        "write-back contacts_out: the API: 1 of 2 requests retried (503: 1); "
+        "write-back contacts_out: 1 of the records delivered the external system had received "
+        "before (it recognised their idempotency keys and did not store them again)"
     )
     tries = [a for a in report.attempts if a.scope == "writeback contacts_out"]
     assert [a.error_class for a in tries] == ["transient", None]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 from pydantic import BaseModel
@@ -45,6 +45,7 @@ class StreamRequest:
     primary_key: str | None
     checkpoint: Checkpoint | None
     batch_size: int
+    cursor: str | None = None  # the stream's declared cursor field, if it has one
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,14 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+@runtime_checkable
+class Noted(Protocol):
+    """A source or sink with something to add to the run's record once it is done, such as
+    the retries an API needed."""
+
+    def notes(self) -> list[str]: ...
 
 
 # --- destinations -------------------------------------------------------------------------

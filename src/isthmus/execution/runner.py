@@ -21,6 +21,7 @@ from isthmus.config.sync import Sync
 from isthmus.connectors.base import (
     Checkpoint,
     Destination,
+    Noted,
     Source,
     SourceContext,
     StreamRequest,
@@ -294,6 +295,7 @@ class _Run:
     def _send(self, target: CompiledWriteBack, sent: Sent) -> None:
         started = self.clock.monotonic()
         self.book.start(target.name)
+        self.settings.observer.stream_started(target.name, None)
         sink = self.settings.sink or open_sink(self.compiled, target, self.secrets, self.clock)
         context = WriteBackContext(
             integration=self.compiled.name,
@@ -303,6 +305,7 @@ class _Run:
             clock=self.clock,
             check=self.guard.check,
             profile=self.profile,
+            observer=self.settings.observer,
             batch_size=self.settings.batch_size or self.sync.batch_size,
             full=self.settings.full,
         )
@@ -312,6 +315,8 @@ class _Run:
             self.book.fail(target.name, error_message(exc), self.clock.monotonic() - started)
             raise
         finally:
+            if isinstance(sink, Noted):  # a failed try's retries happened too
+                sent.notes.extend(sink.notes())
             if self.settings.sink is None:
                 sink.close()
         record = self.book.succeed(
@@ -354,6 +359,8 @@ class _Run:
         finally:
             if owned:  # a source the run built is the run's to close (its HTTP client, files)
                 source.close()
+        if isinstance(source, Noted):
+            result.counts.notes.extend(f"stream {name}: {note}" for note in source.notes())
         self.results[name] = result
         record = self.book.succeed(name, result.counts, self.clock.monotonic() - started)
         self.settings.observer.stream_finished(name, record)
@@ -430,6 +437,7 @@ class _Run:
             primary_key=mapping.stream.primary_key,
             checkpoint=checkpoint,
             batch_size=batch_size,
+            cursor=mapping.stream.cursor,
         )
 
     def _context(self) -> StreamContext:

@@ -30,7 +30,7 @@ from isthmus.connectors.writeback import (
     SinkContext,
 )
 from isthmus.execution.clock import Clock
-from isthmus.execution.models import StreamCounts
+from isthmus.execution.models import RunObserver, StreamCounts
 from isthmus.execution.profile import Profile
 from isthmus.store import QuarantineEntry, StateStore
 from isthmus.store.deliveries import DeliveryRecord
@@ -49,13 +49,15 @@ class Sent:
 
     counts: StreamCounts = field(default_factory=StreamCounts)
     replayed: int = 0  # delivered records the far side already had (idempotent replays)
+    notes: list[str] = field(default_factory=list)  # the connector's, from every try
 
     def final(self, target: str) -> StreamCounts:
+        self.counts.notes.extend(f"write-back {target}: {note}" for note in self.notes)
         if self.replayed:
             self.counts.notes.append(
                 f"write-back {target}: {self.replayed} of the records delivered the external "
-                "system already had from an earlier try or run (it recognised their "
-                "idempotency keys)"
+                "system had received before (it recognised their idempotency keys and did "
+                "not store them again)"
             )
         return self.counts
 
@@ -69,6 +71,7 @@ class WriteBackContext:
     clock: Clock
     check: Callable[[], None]  # raises when the run must stop
     profile: Profile
+    observer: RunObserver
     batch_size: int
     full: bool = False  # send every row, whatever the checkpoint says
 
@@ -125,6 +128,7 @@ def send_target(
             sent.replayed += _send_batch(
                 target, frame, mapped, sink, context, sent.counts, position
             )
+        context.observer.batch_done(target.name, 0, sent.counts)
         position += frame.height
         if incremental:
             last = frame.row(frame.height - 1, named=True)

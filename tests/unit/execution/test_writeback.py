@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from isthmus.config import load_project
+from isthmus.connectors.rest.errors import RestAuthError
 from isthmus.execution import RunSettings, database_urls, run_integration
 from isthmus.store import RunStatus, StateStore, StreamStatus
 from isthmus.testing import FakeClock, MemorySink
 from isthmus.validation import validate_project
-from support import edit_yaml, write_jsonl
+from support import edit_yaml, sqlite_content, write_jsonl
 
 ENVIRON = {"CRM_TOKEN": "token-for-tests"}
 WRITEBACK = {
@@ -195,3 +196,27 @@ def test_an_unknown_placeholder_and_an_unknown_entity_are_diagnosed(project: Pat
     edit_yaml(project / "templates/people.yaml", broken)
     codes = {d.code for d in validate_project(load_project(project)) if d.is_error}
     assert {"unknown-field", "unknown-entity"} <= codes
+
+
+class RefusingCredentials(MemorySink):
+    def deliver(self, records: Any) -> Any:
+        raise RestAuthError(
+            "write-back PUT /people/p1 answered 401 Unauthorized",
+            hint="check the credentials of secret crm_token",
+        )
+
+
+def test_a_write_back_that_cannot_send_fails_the_run_and_keeps_the_loaded_rows(
+    project: Path,
+) -> None:
+    report = run(project, RefusingCredentials())
+    assert (report.status, report.committed) == (RunStatus.FAILED, True)
+    assert report.error_class == "auth"
+    assert report.hint == "check the credentials of secret crm_token"
+    assert stream(report, "people").status is StreamStatus.SUCCEEDED
+    assert stream(report, "people_out").status is StreamStatus.FAILED
+    rows = sqlite_content(project / ".isthmus/core.db")["person"]
+    assert len(rows) == 3
+    sink = MemorySink()  # the credentials fixed: the next run sends what was not sent
+    assert run(project, sink).status is RunStatus.SUCCEEDED
+    assert sorted(r.path for r in sink.received) == ["/people/p1", "/people/p3"]  # p2: to_int

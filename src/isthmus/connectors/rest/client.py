@@ -14,6 +14,7 @@ import email.utils
 import logging
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,7 @@ class RestClient:
         self._pace_lock = threading.Lock()
         self._last_sent: float | None = None
         self.requests = 0
+        self.retried: Counter[str] = Counter()  # why requests were tried again, for the run
 
     def authenticate_with(self, auth: Authenticator) -> None:
         self.auth = auth
@@ -149,6 +151,16 @@ class RestClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def summary(self) -> str | None:
+        """What the run should know about this API's answers: how many requests were tried
+        again and why, e.g. ``5 of 120 requests retried (429: 3, 503: 2)``. None when no
+        request needed a second try."""
+        if not self.retried:
+            return None
+        total = sum(self.retried.values())
+        causes = ", ".join(f"{cause}: {n}" for cause, n in sorted(self.retried.items()))
+        return f"{total} of {self.requests} requests retried ({causes})"
 
     # --- the retry loop -------------------------------------------------------------------
 
@@ -192,9 +204,12 @@ class RestClient:
                     return response
                 retry_after = retry_after_seconds(response)
                 reason = f"answered {response.status_code} {response.reason_phrase}".rstrip()
+                cause = str(response.status_code)
             else:
                 retry_after, reason = None, failure
+                cause = "timeout" if failure.startswith("timed out") else "connection error"
             self._wait_or_give_up(attempt, retry_after, shown, reason)
+            self.retried[cause] += 1
 
     def _try(self, request: httpx.Request, shown: str) -> httpx.Response | str:
         """The response, or why there is none (a timeout or a connection error)."""

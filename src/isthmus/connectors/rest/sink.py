@@ -79,6 +79,10 @@ class RestSink:
             deliveries += self._send_batch(batch, records[start : start + batch.size])
         return deliveries
 
+    def notes(self) -> list[str]:
+        summary = self.client.summary()
+        return [f"the API: {summary}"] if summary else []
+
     def close(self) -> None:
         self.client.close()
 

@@ -77,6 +77,10 @@ class RestSource:
     def read(self, request: StreamRequest) -> Iterator[SourceBatch | PendingBatch]:
         return _StreamRead(self, request).batches()
 
+    def notes(self) -> list[str]:
+        summary = self.client.summary()
+        return [f"the API: {summary}"] if summary else []
+
     def close(self) -> None:
         self.client.close()
 
@@ -200,9 +204,7 @@ class _StreamRead:
 def _cursor_field(stream: RestStream, request: StreamRequest) -> str | None:
     if stream.incremental is not None and stream.incremental.cursor_field is not None:
         return stream.incremental.cursor_field
-    # The stream's declared cursor, when the engine passes it along with the request.
-    declared = getattr(request, "cursor", None)
-    return declared if isinstance(declared, str) else None
+    return request.cursor
 
 
 def _text(value: object) -> str:

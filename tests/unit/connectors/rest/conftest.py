@@ -108,6 +108,7 @@ class Harness:
         batch_size: int = 1000,
         checkpoint: dict[str, Any] | None = None,
         name: str = "contacts",
+        cursor: str | None = None,
     ) -> list[SourceBatch]:
         request = StreamRequest(
             name=name,
@@ -118,6 +119,7 @@ class Harness:
             primary_key="Id",
             checkpoint=checkpoint,
             batch_size=batch_size,
+            cursor=cursor,
         )
         return [resolved(item) for item in source.read(request)]
 

@@ -110,6 +110,19 @@ def test_an_incremental_read_with_nothing_new_keeps_the_checkpoint(mock_crm) -> 
     assert batches[-1].checkpoint == checkpoint
 
 
+def test_the_streams_declared_cursor_is_the_checkpoints_field_by_default(mock_crm) -> None:
+    records = [contact(n, f"2024-01-{n:02d}T00:00:00Z") for n in range(1, 4)]
+    rest = mock_crm(contacts=records)
+    stream = {**INCREMENTAL, "incremental": {"param": "updated_since"}}  # no cursor_field
+    batches = rest.read(rest.source(), stream, cursor="LastModifiedDate")
+    assert batches[-1].checkpoint == {"cursor": "2024-01-03T00:00:00Z"}
+    again = rest.read(
+        rest.source(), stream, cursor="LastModifiedDate", checkpoint=batches[-1].checkpoint
+    )
+    assert rest.ids(again) == ["c3"]  # the API's updated_since includes the checkpoint's instant
+    assert rest.crm.requests[-1].query["updated_since"] == "2024-01-03T00:00:00Z"
+
+
 def test_the_first_incremental_read_sends_no_cursor(mock_crm) -> None:
     rest = mock_crm(contacts=[contact(1, "2024-01-01T00:00:00Z")])
     batches = rest.read(rest.source(), INCREMENTAL)
