@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,11 +16,16 @@ import pytest
 
 from support import sqlite_content
 
+# A wide terminal, whatever the one running the tests says: the run tables of the demo
+# (stream names such as writeback:contact_status) are wider than 80 columns.
+ENV = {**os.environ, "COLUMNS": "160"}
+
 
 def isthmus(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "isthmus", *args],
         cwd=cwd,
+        env=ENV,
         capture_output=True,
         text=True,
         timeout=120,
@@ -69,7 +75,7 @@ def test_demo_output_names_counts_reasons_and_databases(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "d/data/acme/generator-report.json").read_text())
     out = result.stdout
-    assert "valid: 2 entities, 1 template version(s), 2 integration(s)" in out
+    assert "valid: 2 entities, 2 template version(s), 3 integration(s)" in out
     assert "run 1  acme-crm (tenant acme)  succeeded  committed" in out
     contacts = report["contacts"]
     assert f"{contacts['records']:,}" in out
@@ -227,6 +233,52 @@ def test_demo_replay_loads_exactly_the_pending_review_contacts_and_keeps_the_res
     assert [(r["rule"], r["field"], r["value"]) for r in records] == [
         ("lookup", "status", "Pending Review")
     ] * pending
+
+
+def test_demo_reads_initech_over_http_through_faults_and_writes_back_once(
+    demo_run: tuple[Path, str],
+) -> None:
+    folder, out = demo_run
+    block = section(out, "== initech-crm: a CRM's REST API, with faults")
+    assert "run 5  initech-crm (tenant initech)  succeeded  committed" in block
+    report = generator_report(folder, "initech")
+    accounts, contacts = report["accounts"], report["contacts"]
+    repeats = -(-contacts["records"] // 100) - 1  # each page but the first repeats a record
+    read = contacts["records"] + repeats
+    loaded = read - contacts["total_spoiled"]
+    customers = contacts["distinct_good_ids"]
+    for row in (
+        stream_row("accounts", accounts["records"], accounts["good"], accounts["good"], 0,
+                   accounts["total_spoiled"], 0),
+        stream_row("contacts", read, loaded, customers, loaded - customers,
+                   contacts["total_spoiled"], 0),
+        # One PATCH's reply was lost: sent again, recognised, counted once, not as an update.
+        stream_row("writeback:contact_status", customers, customers, 0, customers - 1, 0, 0),
+    ):  # fmt: skip
+        assert re.search(row, block, re.MULTILINE), row
+    shown = shown_run(folder, 5)
+    assert [a["scope"] for a in shown["attempts"] if a["error"]] == []  # no try failed
+    # The first request (accounts) timed out on the slow reply, then met a 429 and two 503s.
+    assert shown["note"] == (
+        "stream accounts: the API: 4 of 5 requests retried (429: 1, 503: 2, timeout: 1); "
+        f"write-back contact_status: the API: 1 of {customers + 1} requests retried (503: 1); "
+        "write-back contact_status: 1 of the records delivered the external system had "
+        "received before (it recognised their idempotency keys and did not store them again)"
+    )
+    assert re.search(
+        r"^the mock CRM at http://127\.0\.0\.1:\d+ answered \d+ requests \(\d+ reads\), "
+        r"faults: 429 \(2\), 503 \(3\)$",
+        block,
+        re.MULTILINE,
+    )
+    assert (
+        f"it received {customers + 1} writes: {customers} stored, 1 recognised by idempotency "
+        "key and answered from its store (not stored twice)"
+    ) in block
+    token = folder / "secrets/initech-crm-token"
+    assert token.stat().st_mode & 0o777 == 0o600
+    for text in (out, json.dumps(shown)):
+        assert token.read_text().strip() not in text
 
 
 def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 1. a run of acme-crm;
 2. a run of globex-crm through an injected, transient failure: rolled back, retried;
 3. a scheduled run: acme-crm marked due, one scheduler pass;
-4. a mapping fix for globex's "Pending Review" contacts, and a replay of what it repairs.
+4. a mapping fix for globex's "Pending Review" contacts, and a replay of what it repairs;
+5. a run of initech-crm over HTTP against the mock CRM with faults on, writing back.
 
 Each step calls the layer a user's command would call, and renders what it returns.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from isthmus.cli import render_project, render_runs, render_schedule
 from isthmus.cli.run_commands import run_and_show, show_report
@@ -22,6 +25,10 @@ from isthmus.diagnostics import has_errors
 from isthmus.errors import ProjectError
 from isthmus.execution import RunSettings, database_urls
 from isthmus.store import QuarantineFilter
+
+if TYPE_CHECKING:
+    from isthmus.demo.mockcrm import Faults, MockCrm
+    from isthmus.demo.project import ApiTenant
 
 
 def run_demo(directory: Path | None) -> int:
@@ -37,7 +44,7 @@ def run_demo(directory: Path | None) -> int:
     render_project.demo_written(target, demo.tenants)
     if not _validated(target):
         return 1
-    acme, globex = demo.integrations
+    acme, globex, _ = demo.integrations
     render_project.demo_step(
         f"{acme}: a run",
         "read each stream in batches, map and check every record, load the good ones in one "
@@ -50,7 +57,8 @@ def run_demo(directory: Path | None) -> int:
     failed |= not _scheduled_run(target, acme)
     if globex_run is not None:
         failed |= not _fix_and_replay(target, globex, globex_run)
-    render_project.demo_next_steps(target, demo.integrations)
+    failed |= not _api_run(target, demo.api)
+    render_project.demo_next_steps(target, demo.integrations, demo.api.mock_command())
     return 1 if failed else 0
 
 
@@ -134,6 +142,59 @@ def _fix_and_replay(root: Path, integration: str, run_id: int) -> bool:
     show_report(project, outcome.report, json_output=False)
     render_runs.replay_outcome(outcome, run_id)
     return outcome.report.succeeded
+
+
+# What the mock CRM puts the API run through: every request answered late, refused for
+# rate, failing with 503, and every page repeating a record of the page before; and one
+# write whose reply is lost after the CRM stored it.
+API_FAULTS = {
+    "rate_limit_next": 2,
+    "retry_after_s": 1,
+    "error_next": 2,
+    "slow_next": 1,
+    "slow_s": 1.5,  # the template's timeout_s is 1
+    "repeat_last": True,
+    "lost_write_replies": 1,
+}
+
+
+def _api_run(root: Path, tenant: ApiTenant) -> bool:
+    """Serve the tenant's CRM with the mock, faults on, and run its integration over HTTP."""
+    from isthmus.demo.mockcrm import Faults, MockCrm
+
+    render_project.demo_step(
+        f"{tenant.integration}: a CRM's REST API, with faults",
+        f"the demo serves initech's CRM with the mock CRM on 127.0.0.1 and makes it misbehave: "
+        f"two 429s (Retry-After {API_FAULTS['retry_after_s']} s), two 503s, a reply slower "
+        "than the timeout, a record repeated on every page, and a write whose reply is lost;",
+        "isthmus waits, retries, keeps each contact once, and writes each customer's status "
+        "back once (the CRM recognises the repeated write by its idempotency key)",
+    )
+    faults = Faults().changed(API_FAULTS)
+    crm = _start_mock(root, tenant, MockCrm, faults)
+    with crm:
+        report = run_and_show(
+            load_project(root), tenant.integration, RunSettings(), json_output=False
+        )
+        render_project.demo_mock_crm(crm.url, crm.requests, crm.received)
+    return report.succeeded
+
+
+def _start_mock(root: Path, tenant: ApiTenant, mock: type[MockCrm], faults: Faults) -> MockCrm:
+    """The mock on the integration's port; on another free port (the integration file then
+    pointed at it) when that one is taken."""
+    serve = partial(
+        mock, seed=tenant.seed, accounts=tenant.accounts, contacts=tenant.contacts, faults=faults
+    )
+    try:
+        return serve(port=tenant.port)
+    except OSError:
+        crm = serve(port=0)
+    path = root / "integrations" / tenant.tenant / "crm.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(f":{tenant.port}", f":{crm.port}"), encoding="utf-8")
+    render_project.demo_port_taken(tenant.port, crm.port, path)
+    return crm
 
 
 def _quarantined_with_status(project: Project, run_id: int, status: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from isthmus.diagnostics import Severity
 
 if TYPE_CHECKING:
     from isthmus.config.project import Project
+    from isthmus.demo.mockcrm import ReceivedWrite, SeenRequest
     from isthmus.diagnostics import Diagnostic
 
 
@@ -71,7 +73,30 @@ def demo_fix(path: Path, added: Sequence[str]) -> None:
         out.print(Text(f"  + {line}", style="green"))
 
 
-def demo_next_steps(folder: Path, integrations: Sequence[str]) -> None:
+def demo_port_taken(wanted: int, used: int, path: Path) -> None:
+    out.print(f"port {wanted} is taken: the mock CRM listens on {used}, and {path} says so")
+
+
+def demo_mock_crm(
+    url: str, requests: Sequence[SeenRequest], writes: Sequence[ReceivedWrite]
+) -> None:
+    """What the mock CRM saw: the faults it answered with and the writes it received."""
+    statuses = Counter(r.status for r in requests)
+    faults = ", ".join(f"{s} ({statuses[s]})" for s in sorted(statuses) if s >= 400)
+    reads = sum(1 for r in requests if r.method == "GET")
+    out.print(
+        f"the mock CRM at {url} answered {len(requests)} requests ({reads} reads)"
+        + (f", faults: {faults}" if faults else "")
+    )
+    replayed = sum(1 for w in writes if w.replayed)
+    stored = sum(1 for w in writes if not w.replayed and 200 <= w.status < 300)
+    out.print(
+        f"it received {len(writes)} writes: {stored} stored, {replayed} recognised by "
+        "idempotency key and answered from its store (not stored twice)"
+    )
+
+
+def demo_next_steps(folder: Path, integrations: Sequence[str], mock_command: str) -> None:
     # Name the command by its full path when it is not on PATH (e.g. inside .venv/bin).
     beside = Path(sys.executable).parent / "isthmus"
     command = "isthmus" if shutil.which("isthmus") or not beside.exists() else str(beside)
@@ -79,3 +104,5 @@ def demo_next_steps(folder: Path, integrations: Sequence[str]) -> None:
     out.print(f"  cd {folder}")
     for step in ("validate", f"run {integrations[0]}", "runs", "docs --out site"):
         out.print(f"  {command} {step}")
+    out.print(f"  {command} {mock_command}   # serves initech's CRM again, in another terminal")
+    out.print(f"  {command} run {integrations[-1]}")

@@ -1,7 +1,9 @@
 """Write the demo project: its configuration files and each tenant's generated exports.
 
 The exports come from the seeded generator, which reports what it spoiled; the report is
-written beside each tenant's files so anyone can check a run's numbers against it.
+written beside each tenant's files so anyone can check a run's numbers against it. The API
+tenant has no files: the mock CRM generates its records with the same generator when it
+starts, from the seed and counts below, and its report is written the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from isthmus.demo.generator import (
     write_accounts,
     write_contacts,
 )
+from isthmus.demo.mockcrm import MockCredentials
+from isthmus.demo.mockcrm.data import build_data
+from isthmus.demo.mockcrm.server import DEFAULT_BAD_FRACTION, DEFAULT_DUP_FRACTION
 
 REPORT_FILE = "generator-report.json"
 
@@ -48,6 +53,37 @@ TENANTS = (
 
 
 @dataclass(frozen=True)
+class ApiTenant:
+    """The tenant whose CRM is an API: the demo serves it with the mock CRM on ``port``."""
+
+    tenant: str
+    integration: str
+    accounts: int
+    contacts: int
+    seed: int
+    port: int
+    token_file: str  # relative to the project's root; the integration binds crm_token to it
+
+    def mock_command(self) -> str:
+        """The command that serves this tenant's API again after the demo."""
+        return (
+            f"mock-crm --port {self.port} --seed {self.seed} --accounts {self.accounts} "
+            f"--contacts {self.contacts}"
+        )
+
+
+API_TENANT = ApiTenant(
+    "initech",
+    "initech-crm",
+    accounts=40,
+    contacts=400,
+    seed=21,
+    port=8787,
+    token_file="secrets/initech-crm-token",  # noqa: S106 - a path, not a password
+)
+
+
+@dataclass(frozen=True)
 class TenantData:
     tenant: DemoTenant
     accounts: AccountsReport
@@ -58,21 +94,24 @@ class TenantData:
 class DemoProject:
     root: Path
     data: tuple[TenantData, ...]
+    api: ApiTenant = API_TENANT
 
     @property
     def tenants(self) -> list[str]:
-        return [d.tenant.tenant for d in self.data]
+        return [*(d.tenant.tenant for d in self.data), self.api.tenant]
 
     @property
     def integrations(self) -> list[str]:
-        return [d.tenant.integration for d in self.data]
+        return [*(d.tenant.integration for d in self.data), self.api.integration]
 
 
 def create_demo_project(root: Path) -> DemoProject:
     """Write the demo project into ``root`` (created if missing) and return what it holds."""
     root.mkdir(parents=True, exist_ok=True)
     _copy_tree(resources.files("isthmus.demo") / "files", root)
-    return DemoProject(root, tuple(_write_tenant(root, tenant) for tenant in TENANTS))
+    data = tuple(_write_tenant(root, tenant) for tenant in TENANTS)
+    _write_api_tenant(root, API_TENANT)
+    return DemoProject(root, data)
 
 
 def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:
@@ -104,6 +143,29 @@ def _write_tenant(root: Path, tenant: DemoTenant) -> TenantData:
     report = {"accounts": _without_ids(accounts), "contacts": contacts.to_dict()}
     (folder / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return TenantData(tenant, accounts, contacts)
+
+
+def _write_api_tenant(root: Path, tenant: ApiTenant) -> None:
+    """The token the mock CRM expects, in the file the integration names, and the report of
+    the records the mock will serve."""
+    token = root / tenant.token_file
+    token.parent.mkdir(parents=True, exist_ok=True)
+    token.write_text(MockCredentials().token + "\n", encoding="utf-8")
+    token.chmod(0o600)
+    data = build_data(
+        seed=tenant.seed,
+        accounts=tenant.accounts,
+        contacts=tenant.contacts,
+        bad_fraction=DEFAULT_BAD_FRACTION,
+        dup_fraction=DEFAULT_DUP_FRACTION,
+    )
+    accounts, contacts = data.report.accounts, data.report.contacts
+    assert accounts is not None
+    assert contacts is not None
+    folder = root / "data" / tenant.tenant
+    folder.mkdir(parents=True, exist_ok=True)
+    report = {"accounts": _without_ids(accounts), "contacts": contacts.to_dict()}
+    (folder / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
 def _without_ids(report: AccountsReport) -> dict[str, object]:

@@ -62,6 +62,10 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> _
     return _Answer(status, data, {"Content-Type": JSON, **(headers or {})})
 
 
+DEFAULT_BAD_FRACTION = 0.05  # of the generated contacts, spoiled as the generator reports
+DEFAULT_DUP_FRACTION = 0.02  # of the good contacts, sent again later with a newer change
+
+
 class MockCrm:
     """A mock CRM API in a daemon thread; ``port=0`` picks a free port."""
 
@@ -72,8 +76,8 @@ class MockCrm:
         seed: int = 7,
         accounts: int | Sequence[Any] = 20,
         contacts: int | Sequence[Any] = 200,
-        bad_fraction: float = 0.05,
-        dup_fraction: float = 0.02,
+        bad_fraction: float = DEFAULT_BAD_FRACTION,
+        dup_fraction: float = DEFAULT_DUP_FRACTION,
         auth: AuthMode = "bearer",
         pagination: Style = "cursor",
         page_size: int = 100,
@@ -107,8 +111,11 @@ class MockCrm:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     def start(self) -> MockCrm:
         if self._thread is None:
