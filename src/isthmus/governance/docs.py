@@ -43,6 +43,7 @@ from isthmus.governance.models import (
     StreamView,
     TemplatePage,
     TemplateSummary,
+    WriteBackView,
     Writer,
     override_settings,
     settings,
@@ -225,7 +226,29 @@ def _template_page(
         sync=sync_settings(template.sync, _not_overridden),
         overridable=tuple(template.overridable),
         used_by=used_by,
+        writeback_connector=template.writeback.connector if template.writeback else None,
+        writeback_options=settings(template.writeback.options) if template.writeback else (),
+        writeback=_writeback_targets(project, template),
     )
+
+
+def _writeback_targets(project: Project, template: Template) -> tuple[WriteBackView, ...]:
+    if template.writeback is None:
+        return ()
+    views = []
+    for name, target in template.writeback.targets.items():
+        shown = target.model_dump(
+            mode="json", exclude={"entity", "fields"}, exclude_none=True, exclude_defaults=False
+        )
+        views.append(
+            WriteBackView(
+                name=name,
+                entity=_entity_link(project, target.entity),
+                settings=settings(shown),
+                fields=tuple(Setting(k, text(v)) for k, v in target.fields.items()),
+            )
+        )
+    return tuple(views)
 
 
 def _stream(name: str, stream: Stream) -> StreamView:

@@ -142,6 +142,16 @@ class MappingView:
 
 
 @dataclass(frozen=True)
+class WriteBackView:
+    """One write-back target: what it reads from the core, how it sends, and its fields."""
+
+    name: str
+    entity: Link
+    settings: tuple[Setting, ...]  # read, cursor field, method, path, batch
+    fields: tuple[Setting, ...]  # external field -> expression
+
+
+@dataclass(frozen=True)
 class TemplatePage:
     name: str
     version: str
@@ -156,6 +166,9 @@ class TemplatePage:
     sync: tuple[Setting, ...]
     overridable: tuple[str, ...]
     used_by: tuple[Link, ...]
+    writeback_connector: str | None = None
+    writeback_options: tuple[Setting, ...] = ()
+    writeback: tuple[WriteBackView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from isthmus.config.project import Project, load_project
+from isthmus.demo import create_demo_project
 from isthmus.errors import IsthmusError
 from isthmus.governance import CatalogOutputError, CatalogReport, write_catalog
 
@@ -493,3 +494,26 @@ def test_files_that_did_not_load_are_listed_on_the_index(tmp_path: Path) -> None
     assert "Configuration problems" in index.text
     assert "core/broken.yaml:2:" in index.text
     assert len(report.pages) == 6
+
+
+def test_a_template_with_write_back_documents_its_targets_and_delivery_promise(
+    tmp_path: Path,
+) -> None:
+    create_demo_project(tmp_path / "demo")
+    write_catalog(load_project(tmp_path / "demo"), tmp_path / "site")
+    page = (tmp_path / "site/templates/crm-api-1.0.0.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="writeback">') : page.index('<section id="sync">')]
+    assert "<h2>Write-back</h2>" in section
+    assert "At least once, not transactional" in section
+    heading = '<h3>Target <code>contact_status</code>: entity <a href="../entities/customer.html">'
+    assert heading in section
+    for key, value in [
+        ("method", "PATCH"),
+        ("path", "/contacts/{Id}"),
+        ("cursor_field", "updated_at"),
+        ("Status", "upper(status)"),
+        ("auth.token", "${secret:crm_token}"),
+    ]:
+        assert f"<td><code>{key}</code></td><td><code>{value}</code></td>" in section, key
+    plain = (tmp_path / "site/templates/crm-contacts-2.1.0.html").read_text(encoding="utf-8")
+    assert 'id="writeback"' not in plain
