@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+# A problem that follows from another file not loading: reported where the dependency is
+# named, but left out of a project's diagnostics, whose root cause is already reported.
+BROKEN_DEPENDENCY = "broken-dependency"
+
 
 class Severity(StrEnum):
     ERROR = "error"

@@ -16,9 +16,10 @@ import pytest
 PLANTED_EMAIL = "planted.secret.7431@nowhere"
 PLANTED_PHONE = "+1 555 0199 7431"
 PLANTED_RAW = "malformed.secret.9922@example.com"
-# `isthmus demo` makes runs 1 to 4: acme-crm, globex-crm, a scheduled acme-crm run and a replay
-# of globex-crm's run 2; the fixture's run with planted personal data comes next.
-PLANTED_RUN = 5
+# `isthmus demo` makes runs 1 to 5: acme-crm, globex-crm, a scheduled acme-crm run, a replay
+# of globex-crm's run 2 and initech-crm (over HTTP); the fixture's run with planted personal
+# data comes next.
+PLANTED_RUN = 6
 
 
 def isthmus(*args: str, cwd: Path, columns: int = 140) -> subprocess.CompletedProcess[str]:
@@ -66,7 +67,7 @@ def planted_contact() -> str:
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo after `isthmus demo` (runs 1 to 4) and a run of acme-crm with planted PII."""
+    """The demo after `isthmus demo` (runs 1 to 5) and a run of acme-crm with planted PII."""
     folder = tmp_path_factory.mktemp("quarantine") / "demo"
     succeeded(isthmus("demo", "--dir", str(folder), cwd=folder.parent))
     contacts = folder / "data/acme/contacts.jsonl"
@@ -220,7 +221,7 @@ def test_purge_of_one_run_reports_json_and_leaves_the_other_runs(project: Path) 
         "deleted": rejected(project, 2),
         "dry_run": False,
     }
-    assert {r[1] for r in quarantine_rows(project)} == {1, 3, 4, PLANTED_RUN}
+    assert {r[1] for r in quarantine_rows(project)} == {1, 3, 4, 5, PLANTED_RUN}
 
 
 @pytest.mark.parametrize(

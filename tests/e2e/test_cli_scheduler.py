@@ -96,12 +96,18 @@ def test_scheduler_once_exits_1_when_a_scheduled_run_fails(project: Path) -> Non
 def test_schedule_lists_every_integration_with_its_next_fire_time_in_utc_and_its_zone(
     project: Path,
 ) -> None:
-    template = next((project / "templates").glob("*.yaml"))
+    template = project / "templates/crm-contacts-2.1.0.yaml"
     template.write_text(
         template.read_text().replace("sync:\n", "sync:\n  timezone: America/New_York\n", 1)
     )
     rows = schedule_json(project)
-    assert sorted(rows) == ["acme-crm", "globex-crm"]
+    assert sorted(rows) == ["acme-crm", "globex-crm", "initech-crm"]
+    unscheduled = rows.pop("initech-crm")  # its template declares no schedule: runs on demand
+    assert (unscheduled["schedule"], unscheduled["next_run_at"], unscheduled["due"]) == (
+        None,
+        None,
+        False,
+    )
     now = dt.datetime.now(dt.UTC)
     for row in rows.values():
         assert row["schedule"] == "*/30 * * * *"

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from isthmus.config.project import Project
 from isthmus.config.resolve import ResolvedIntegration, resolve
-from isthmus.config.secrets import template_secret_names
+from isthmus.config.secrets import used_secret_names
 from isthmus.connectors.registry import WriteBackConnector
 from isthmus.diagnostics import Diagnostic, Severity, has_errors
 from isthmus.validation.models import CompiledIntegration
@@ -131,7 +131,7 @@ def _writeback(
 
 def _check_secrets(resolved: ResolvedIntegration) -> list[Diagnostic]:
     template = resolved.template
-    used = template_secret_names(template)
+    used = used_secret_names(template, resolved.integration.connection)
     bound = resolved.integration.connection.secrets
     problems = []
     template_file = resolved.template_file.document.path

@@ -6,11 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 from isthmus.config.project import Project
-from isthmus.diagnostics import Diagnostic, has_errors
+from isthmus.diagnostics import BROKEN_DEPENDENCY, Diagnostic, has_errors
 from isthmus.validation.core_model import check_core_model
 from isthmus.validation.integration import check_integration
 from isthmus.validation.models import CompiledIntegration
-from isthmus.validation.template import BROKEN_DEPENDENCY, check_template
+from isthmus.validation.template import check_template
 
 
 def validate_project(project: Project, *, today: dt.date | None = None) -> list[Diagnostic]:

@@ -16,7 +16,7 @@ from isthmus.config.models import Entity, Mapping, Template
 from isthmus.config.project import Loaded, Project
 from isthmus.connectors.base import WriteMode
 from isthmus.connectors.registry import SOURCES, SourceConnector, source_connector
-from isthmus.diagnostics import Diagnostic
+from isthmus.diagnostics import BROKEN_DEPENDENCY, Diagnostic
 from isthmus.mapping import CompiledExpression, compile_expression, conversion_hint
 from isthmus.types import DataType, assignable
 from isthmus.validation.conversions import compile_conversions
@@ -25,8 +25,6 @@ from isthmus.validation.modes import check_modes
 from isthmus.validation.schedules import check_schedule
 from isthmus.validation.tables import table_spec
 from isthmus.validation.writeback import compile_writebacks, writeback_connector, writeback_options
-
-BROKEN_DEPENDENCY = "broken-dependency"
 
 
 def check_template(project: Project, loaded: Loaded[Template]) -> list[Diagnostic]:

@@ -19,7 +19,7 @@ from isthmus.config.project import Project
 from isthmus.config.writeback import WriteBackTarget
 from isthmus.connectors.base import TableSpec
 from isthmus.connectors.registry import WRITEBACK, WriteBackConnector
-from isthmus.diagnostics import Diagnostic
+from isthmus.diagnostics import BROKEN_DEPENDENCY, Diagnostic
 from isthmus.mapping import CompiledExpression, compile_expression
 from isthmus.types import SCALAR_KINDS, DataType, Kind
 from isthmus.validation.rows import CHECK, VALUE, expression_failures, expression_value, step_levels
@@ -146,7 +146,18 @@ def _compile_target(
     problems: list[Diagnostic],
 ) -> CompiledWriteBack | None:
     loaded = project.entities.get(target.entity)
-    if loaded is None:
+    broken = project.unloaded_file("entity", target.entity)
+    if loaded is None and broken is not None:
+        problems.append(
+            Diagnostic(
+                BROKEN_DEPENDENCY,
+                f"write-back target {name!r} reads entity {target.entity!r}, whose file "
+                f"{broken} did not load",
+                locator.location((*base, "entity")),
+                hint=f"fix the errors reported for {broken}",
+            )
+        )
+    elif loaded is None:
         problems.append(
             Diagnostic(
                 "unknown-entity",
@@ -156,6 +167,7 @@ def _compile_target(
                 hint=f"entities: {', '.join(sorted(project.entities)) or 'none'}",
             )
         )
+    if loaded is None:
         return None
     entity = loaded.model
     schema = {field: spec.data_type for field, spec in entity.fields.items()}
