@@ -14,3 +14,8 @@ if ! port_open 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
   wait_port 5432
 fi
+
+if ! port_open 3306; then
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  wait_port 3306
+fi

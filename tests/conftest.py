@@ -15,6 +15,7 @@ from support import service_unavailable, write_jsonl
 POSTGRES_ADMIN_URL = os.environ.get(
     "ISTHMUS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
+MARIADB_SERVER_URL = os.environ.get("ISTHMUS_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
 
 
 @pytest.fixture
@@ -45,6 +46,38 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    """A new, empty MariaDB database for one test, dropped afterwards."""
+    pymysql = pytest.importorskip("pymysql")
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - only this fixture needs it
+
+    server = make_url(MARIADB_SERVER_URL)
+    login = {
+        "host": server.host or "127.0.0.1",
+        "port": server.port or 3306,
+        "user": server.username or "root",
+        "password": server.password or "",
+        "connect_timeout": 5,
+        "autocommit": True,
+    }
+    name = f"isthmus_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = pymysql.connect(**login)
+    except pymysql.err.OperationalError:
+        service_unavailable(
+            "MariaDB on 127.0.0.1:3306",
+            "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+        )
+    with admin, admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with pymysql.connect(**login) as admin, admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 TINY_FILES = {

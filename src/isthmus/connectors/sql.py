@@ -13,16 +13,34 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Engine, MetaData, Table, and_, create_engine, delete, event, inspect, select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
+from sqlalchemy import (
+    Boolean,
+    Engine,
+    MetaData,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.types import TypeEngine
 
 from isthmus.connectors.base import Checkpoint, TableSpec, WriteMode
 from isthmus.connectors.errors import SchemaMismatchError
-from isthmus.connectors.sqldriver import AdbcDriver
+from isthmus.connectors.sqldriver import AdbcDriver, SqlDriver
 from isthmus.connectors.sqlerrors import classified
 from isthmus.connectors.sqlrows import read_rows
-from isthmus.connectors.sqltables import CHECKPOINTS_TABLE, checkpoints_table, core_table, sql_type
+from isthmus.connectors.sqltables import (
+    CHECKPOINTS_TABLE,
+    MYSQL,
+    checkpoints_table,
+    core_table,
+    sql_type,
+)
 from isthmus.connectors.sqltransaction import SqlTransaction
 from isthmus.connectors.writeback import RowsAfter
 
@@ -58,12 +76,7 @@ class SqlDestination:
         self.url = url
         self.metadata = MetaData()
         self.checkpoints: Table = checkpoints_table(self.metadata)
-        # Statements of a transaction run on ADBC, which numbers PostgreSQL's parameters.
-        self.compile_dialect = (
-            postgresql.base.PGDialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
-            if self.engine.dialect.name == "postgresql"
-            else self.engine.dialect
-        )
+        self.compile_dialect = _compile_dialect(self.engine)
 
     def prepare(self, tables: Sequence[TableSpec], *, create: bool) -> None:
         with classified("prepare the core tables"), self.engine.begin() as connection:
@@ -84,7 +97,13 @@ class SqlDestination:
 
     def begin(self) -> SqlTransaction:
         with classified("open a transaction on the core database"):
-            driver = AdbcDriver(self.url, self.compile_dialect)
+            driver: SqlDriver
+            if self.engine.dialect.name in MYSQL:
+                from isthmus.connectors.sqldriver_mysql import MysqlDriver  # noqa: PLC0415
+
+                driver = MysqlDriver(self.url, self.compile_dialect)
+            else:
+                driver = AdbcDriver(self.url, self.compile_dialect)
         return SqlTransaction(self, driver)
 
     def checkpoint(self, integration: str, stream: str) -> Checkpoint | None:
@@ -133,6 +152,27 @@ class SqlDestination:
         return self.metadata.tables[spec.name]
 
 
+def _compile_dialect(engine: Engine) -> Dialect:
+    """How a transaction's statements are rendered for the driver that runs them."""
+    if engine.dialect.name == "postgresql":
+        # ADBC numbers PostgreSQL's parameters.
+        return postgresql.base.PGDialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+    if engine.dialect.name in MYSQL:
+        from isthmus.connectors.sqldriver_mysql import mysql_compile_dialect  # noqa: PLC0415
+
+        return mysql_compile_dialect()
+    return engine.dialect
+
+
+def _same_kind(wanted: TypeEngine[Any], found: TypeEngine[Any]) -> bool:
+    # SQLAlchemy offers no finer public comparison of a declared and a reflected type.
+    if wanted._type_affinity is found._type_affinity:
+        return True
+    # MariaDB's BOOLEAN is TINYINT(1), and reflects as that.
+    tiny = isinstance(found, mysql.TINYINT) and found.display_width == 1
+    return wanted._type_affinity is Boolean and tiny
+
+
 def _check_table(connection: Connection, spec: TableSpec) -> None:
     live = {c["name"]: c for c in inspect(connection).get_columns(spec.name)}
     for column in spec.columns:
@@ -144,8 +184,7 @@ def _check_table(connection: Connection, spec: TableSpec) -> None:
             )
         wanted = sql_type(column.type)
         found = live[column.name]["type"]
-        # SQLAlchemy offers no finer public comparison of a declared and a reflected type.
-        if wanted._type_affinity is not found._type_affinity:
+        if not _same_kind(wanted, found):
             raise SchemaMismatchError(
                 f"core table {spec.name!r} column {column.name!r} is {found}, but the core model "
                 f"declares {column.type}",

@@ -8,7 +8,7 @@ the fast path the load needs: a batch of rows goes in without a Python object pe
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -24,6 +24,25 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%f"
 SQLITE_TIMESTAMP_POLARS = "%Y-%m-%dT%H:%M:%S.%6f"  # the same, in Polars' (chrono's) words
 SQLITE_DATE = "%Y-%m-%d"
+
+
+class SqlDriver(Protocol):
+    """What a unit of commit needs of its connection: ``AdbcDriver`` (SQLite, PostgreSQL) or
+    ``sqldriver_mysql.MysqlDriver`` (MariaDB)."""
+
+    dialect: Dialect
+    sqlite: bool
+
+    def execute(self, statement: ClauseElement) -> int: ...
+    def rows(self, statement: ClauseElement) -> list[tuple[Any, ...]]: ...
+    def arrow(self, statement: ClauseElement) -> pa.Table: ...
+    def ingest(self, table: Table, rows: pa.Table) -> None: ...
+    def empty(self, table: Table) -> None: ...
+    def create(self, table: Table) -> None: ...
+    def drop(self, table: Table) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class AdbcDriver:

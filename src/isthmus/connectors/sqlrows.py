@@ -7,7 +7,9 @@ the first.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -22,7 +24,7 @@ def read_rows(engine: Engine, table: Table, request: RowsAfter) -> Iterator[pa.T
     schema = {c.name: c.type.to_polars() for c in spec.columns}
     order = [table.c[name] for name in request.order]
     condition = table.c[spec.tenant_key] == request.tenant
-    after = request.after
+    after = None if request.after is None else tuple(_utc(v) for v in request.after)
     while True:
         where = condition
         if after is not None:
@@ -42,3 +44,11 @@ def read_rows(engine: Engine, table: Table, request: RowsAfter) -> Iterator[pa.T
         after = tuple(last[name] for name in request.order)
         if len(rows) < request.batch_size:
             return
+
+
+def _utc(value: Any) -> Any:
+    # MariaDB's DATETIME holds UTC wall times, and its driver binds a timestamp's wall time
+    # whatever its zone: an instant goes in as UTC (the same instant on every database).
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    return value

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy import Column as SqlColumn
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.types import TypeEngine
 
 from isthmus.connectors.base import TableSpec
@@ -35,15 +35,34 @@ SQLITE_DATETIME = sqlite.DATETIME(  # type: ignore[no-untyped-call]  # SQLAlchem
     ".%(microsecond)06d"
 )
 CHECKPOINTS_TABLE = "isthmus_checkpoints"
+MYSQL = ("mysql", "mariadb")
+# MariaDB indexes no TEXT without a prefix length: a key column is a VARCHAR, long enough for
+# any id and short enough that a two-column utf8mb4 key fits InnoDB's 3072-byte limit.
+MYSQL_KEY_LENGTH = 255
+# MariaDB keeps a timestamp as DATETIME(6), a UTC wall time (the drivers write UTC), which has
+# no time zone of the session's to shift it and reaches year 9999 (TIMESTAMP stops in 2038).
+MYSQL_DATETIME = mysql.DATETIME(fsp=6)
+# Text compares byte for byte, as on PostgreSQL and SQLite: MariaDB's default collations
+# would make 'ABC' and 'abc ' the same key. (MariaDB's name; MySQL 8 calls it utf8mb4_0900_bin.)
+MYSQL_EXACT_TEXT = "utf8mb4_nopad_bin"
 
 
-def sql_type(data_type: DataType) -> TypeEngine[Any]:
+def sql_type(data_type: DataType, *, key: bool = False) -> TypeEngine[Any]:
+    """The column type of a core field; ``key`` for a column in a primary key."""
+    exact = (
+        String(MYSQL_KEY_LENGTH, collation=MYSQL_EXACT_TEXT)
+        if key
+        else Text(collation=MYSQL_EXACT_TEXT)
+    )
+    text = Text().with_variant(exact, *MYSQL)
     types: dict[Kind, TypeEngine[Any]] = {
-        Kind.STRING: Text(),
+        Kind.STRING: text,
         Kind.INTEGER: BigInteger(),
         Kind.FLOAT: Double(),
         Kind.BOOLEAN: Boolean(),
-        Kind.TIMESTAMP: DateTime(timezone=True).with_variant(SQLITE_DATETIME, "sqlite"),
+        Kind.TIMESTAMP: DateTime(timezone=True)
+        .with_variant(SQLITE_DATETIME, "sqlite")
+        .with_variant(MYSQL_DATETIME, *MYSQL),
         Kind.DATE: Date(),
     }
     if data_type.kind not in types:
@@ -62,7 +81,10 @@ def short_name(prefix: str, *parts: str) -> str:
 
 
 def core_table(spec: TableSpec, metadata: MetaData) -> Table:
-    columns = [SqlColumn(c.name, sql_type(c.type), nullable=c.nullable) for c in spec.columns]
+    columns = [
+        SqlColumn(c.name, sql_type(c.type, key=c.name in spec.primary_key), nullable=c.nullable)
+        for c in spec.columns
+    ]
     return Table(
         spec.name,
         metadata,
@@ -100,10 +122,10 @@ def scratch_table(
     in, ``seen`` keys, ``lookup`` keys or values. ``columns`` defaults to all of the table's;
     ``keyed`` adds the table's primary key (minus the tenant) so writes can upsert into it."""
     names = columns if columns is not None else spec.column_names
-    definitions = [SqlColumn(n, sql_type(spec.column(n).type)) for n in names]
+    key = [k for k in spec.primary_key if k in names] if keyed else []
+    definitions = [SqlColumn(n, sql_type(spec.column(n).type, key=n in key)) for n in names]
     constraints = []
     if keyed:
-        key = [k for k in spec.primary_key if k in names]
         constraints.append(PrimaryKeyConstraint(*key, name=short_name("pk_", kind, spec.name)))
     return Table(
         scratch_name(kind, spec, extra),

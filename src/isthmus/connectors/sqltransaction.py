@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
 from sqlalchemy import (
     MetaData,
+    Select,
     Table,
     and_,
     delete,
@@ -28,12 +29,14 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.dml import Insert
 
 from isthmus.connectors.base import Checkpoint, DeletePolicy, TableSpec, WriteMode, WriteResult
-from isthmus.connectors.sqldriver import AdbcDriver, read_back, sqlite_text
+from isthmus.connectors.sqldriver import SqlDriver, read_back, sqlite_text
 from isthmus.connectors.sqlerrors import classified
-from isthmus.connectors.sqltables import scratch_name, scratch_table
+from isthmus.connectors.sqltables import MYSQL, scratch_name, scratch_table
 
 if TYPE_CHECKING:
     from isthmus.connectors.sql import SqlDestination
@@ -42,9 +45,10 @@ if TYPE_CHECKING:
 class SqlTransaction:
     """One unit of commit on one connection."""
 
-    def __init__(self, destination: SqlDestination, driver: AdbcDriver) -> None:
+    def __init__(self, destination: SqlDestination, driver: SqlDriver) -> None:
         self.destination = destination
         self.driver = driver
+        self.mysql = destination.engine.dialect.name in MYSQL
         self.scratch = MetaData()
         self.created: list[Table] = []
 
@@ -196,27 +200,41 @@ class SqlTransaction:
         """Add rows to a keyed scratch table; a key it holds already takes the new row."""
         names = columns or spec.column_names
         stage = self._land(spec, rows, columns)
-        statement = self._dialect_insert(keyed).from_select(
-            names, select(*(stage.c[c] for c in names)).where(true())
-        )
+        source = select(*(stage.c[c] for c in names)).where(true())
         key = list(keyed.primary_key.columns.keys())
-        updates = {c: statement.excluded[c] for c in names if c not in key}
-        self.driver.execute(
-            statement.on_conflict_do_update(index_elements=key, set_=updates)
-            if updates
-            else statement.on_conflict_do_nothing(index_elements=key)
-        )
+        self.driver.execute(self._upsert(keyed, names, key, source))
         self.driver.empty(stage)
 
-    def _dialect_insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
-        if self.driver.sqlite:
-            return sqlite.insert(table)
-        return postgresql.insert(table)
+    def _upsert(
+        self, target: Table, columns: list[str], key: list[str], source: Select[Any]
+    ) -> Insert:
+        """INSERT … SELECT in which a row whose key exists replaces that row's other columns."""
+        if self.mysql:
+            # VALUES(column) is the row that met the key. Spelled with func, not with
+            # ``inserted``, which escapes a % in a name twice for PyMySQL's parameters.
+            changes: dict[str, ColumnElement[Any]] = {
+                c: func.values(target.c[c]) for c in columns if c not in key
+            }
+            # MariaDB has no DO NOTHING: setting a key column to itself changes nothing.
+            upsert = mysql.insert(target).from_select(columns, source)
+            return upsert.on_duplicate_key_update(changes or {key[0]: target.c[key[0]]})
+        statement = (
+            sqlite.insert(target) if self.driver.sqlite else postgresql.insert(target)
+        ).from_select(columns, source)
+        updates = {c: statement.excluded[c] for c in columns if c not in key}
+        if updates:
+            return statement.on_conflict_do_update(index_elements=key, set_=updates)
+        return statement.on_conflict_do_nothing(index_elements=key)
 
     def _count_matches(self, source: Table, target: Table, spec: TableSpec) -> int:
         match = and_(true(), *(target.c[k] == source.c[k] for k in spec.primary_key))
-        found = self.driver.rows(select(func.count()).select_from(source.join(target, match)))
-        return int(found[0][0])
+        counting = select(func.count()).select_from(source.join(target, match))
+        if self.mysql:
+            # A locking read sees the latest committed rows and locks the keys it looked up
+            # (the gap, for a key not there), so no other writer changes the count before
+            # the upsert that follows in this transaction.
+            counting = counting.with_for_update()
+        return int(self.driver.rows(counting)[0][0])
 
     def _merge(
         self, stage: Table, target: Table, spec: TableSpec, mode: WriteMode, rows: int
@@ -227,22 +245,18 @@ class SqlTransaction:
         if mode is WriteMode.APPEND:
             self.driver.execute(insert(target).from_select(columns, source))
             return rows  # an existing key would have failed the statement
-        statement = self._dialect_insert(target).from_select(columns, source)
-        updates = {c: statement.excluded[c] for c in columns if c not in spec.primary_key}
-        key = list(spec.primary_key)
-        upsert = (
-            statement.on_conflict_do_update(index_elements=key, set_=updates)
-            if updates
-            else statement.on_conflict_do_nothing(index_elements=key)
-        )
-        if self.driver.sqlite:
-            # The database is locked for this transaction: counting first is exact.
+        upsert = self._upsert(target, columns, list(spec.primary_key), source)
+        if self.driver.sqlite or self.mysql:
+            # SQLite is locked for this transaction; MariaDB's count locks what it read
+            # (its affected-rows figure cannot tell an insert from a same-value update):
+            # counting first is exact.
             existing = self._count_matches(stage, target, spec)
             self.driver.execute(upsert)
             return rows - existing
         # PostgreSQL marks a row it inserted with xmax 0 and one it updated with this
         # transaction's id: the statement counts its own inserts, without a second join
         # (which, on a temporary table without statistics, scans the whole core table).
+        assert isinstance(upsert, postgresql.Insert)
         merged = upsert.returning(literal_column("xmax = 0").label("inserted")).cte("merged")
         counted = select(func.count()).select_from(merged).where(merged.c.inserted)
         return int(self.driver.rows(counted)[0][0])
