@@ -14,7 +14,7 @@ import io
 from _csv import Reader
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,7 +29,11 @@ class CsvOptions(BaseModel):
 
     delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
     quote: str = Field('"', min_length=1, max_length=1, description="Quote character.")
-    encoding: str = Field("utf-8", description="Text encoding; a UTF-8 byte-order mark is skipped.")
+    encoding: str = Field(
+        "utf-8",
+        description="Text encoding; a UTF-8 byte-order mark is skipped (utf-8 or utf-8-sig).",
+        examples=["utf-8", "utf-8-sig", "latin-1", "cp1252"],
+    )
 
     @field_validator("encoding")
     @classmethod
@@ -42,11 +46,16 @@ class CsvOptions(BaseModel):
 
 
 def read_csv_batches(
-    path: Path, origin: str, fields: Mapping[str, DataType], options: CsvOptions, batch_size: int
+    raw: BinaryIO,
+    origin: str,
+    fields: Mapping[str, DataType],
+    options: CsvOptions,
+    batch_size: int,
 ) -> Iterator[SourceBatch]:
+    """Batches of the CSV file open in ``raw``; a UTF-8 byte-order mark is dropped."""
     encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
     try:
-        with path.open(encoding=encoding, newline="") as handle:
+        with io.TextIOWrapper(raw, encoding=encoding, newline="") as handle:
             # strict: a quote left open is an error, not a field that swallows the file.
             reader = csv.reader(
                 handle, delimiter=options.delimiter, quotechar=options.quote, strict=True

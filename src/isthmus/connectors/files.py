@@ -1,23 +1,26 @@
-"""The file source: JSON Lines and CSV files under a folder of the project, read in batches.
+"""The file source: JSON Lines, CSV and Parquet files under the connection's root (a folder
+of the project, or a URL of an fsspec file system), read in batches.
 
 Records are read with every scalar as text (see ``DataType.to_text_polars``); the engine
 converts declared types and rejects the rows whose values do not convert. A line that is not
 valid JSON, or a CSV row with the wrong number of fields, becomes a malformed record and is
 quarantined; the rest of its batch is read normally.
+
+The checkpoint names every file read with its size and modification time; the stream's
+``incremental`` option decides which files a later read takes again and in what order.
 """
 
 from __future__ import annotations
 
-import glob
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
-from typing import Literal
+from pathlib import PurePosixPath
+from typing import Any, BinaryIO, Literal
 
 import polars as pl
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from isthmus.connectors.base import (
     Checkpoint,
@@ -36,10 +39,11 @@ from isthmus.connectors.jsonlines import (
     observed_fields,
     parse_jsonl_bytes,
 )
-from isthmus.connectors.paths import confined
+from isthmus.connectors.parquetfiles import read_parquet_batches
+from isthmus.connectors.paths import FileRoot, FoundFile, check_protocol
 from isthmus.types import DataType
 
-FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
 class FileOptions(BaseModel):
@@ -47,8 +51,10 @@ class FileOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal["auto", "jsonl", "csv"] = Field(
-        "auto", description="File format; auto reads it from the extension (.jsonl, .ndjson, .csv)."
+    format: Literal["auto", "jsonl", "csv", "parquet"] = Field(
+        "auto",
+        description="File format; auto reads it from the extension (.jsonl, .ndjson, .csv, "
+        ".parquet).",
     )
     csv: CsvOptions = Field(default_factory=CsvOptions, description="How CSV files are written.")
 
@@ -59,9 +65,16 @@ class FileConnection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     root: str = Field(
-        description="The folder holding the tenant's files, relative to the project folder.",
-        examples=["data/acme"],
+        description="The folder holding the tenant's files: relative to the project folder, a "
+        "file:// URL of a folder inside it, or a URL of another fsspec file system (s3://, "
+        "gcs://, ...) whose package is installed.",
+        examples=["data/acme", "file:///srv/project/data/acme", "s3://exports/acme"],
     )
+
+    @field_validator("root")
+    @classmethod
+    def _usable_protocol(cls, value: str) -> str:
+        return check_protocol(value)
 
 
 class FileStream(BaseModel):
@@ -70,8 +83,16 @@ class FileStream(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(
-        description="File name or glob pattern, relative to the connection's root.",
-        examples=["contacts.jsonl", "exports/*.csv"],
+        description="File name or glob pattern, relative to the connection's root; ** matches "
+        "any depth of folders, and a wildcard skips names starting with a dot.",
+        examples=["contacts.jsonl", "exports/*.csv", "exports/**/*.parquet"],
+    )
+    incremental: Literal["changed", "name", "mtime"] = Field(
+        "changed",
+        description="Which files a read with a checkpoint takes again. changed: a file whose "
+        "size or modification time changed, files in name order; name: only files never read, "
+        "in name order; mtime: a file whose modification time changed, oldest first (ties by "
+        "name).",
     )
 
 
@@ -82,80 +103,98 @@ class FileSource:
         assert isinstance(context.options, FileOptions)
         assert isinstance(context.connection, FileConnection)
         self.options = context.options
-        self.root = confined(context.project_root, context.connection.root, what="connection root")
+        self.root = FileRoot.at(context.project_root, context.connection.root)
 
-    def files(self, request: StreamRequest) -> list[Path]:
-        stream = request.options
-        assert isinstance(stream, FileStream)
-        confined(self.root, stream.path, what=f"stream {request.name} path")
-        matches = sorted(Path(p) for p in glob.glob(str(self.root / stream.path)))
-        files = [
-            confined(self.root, str(p.relative_to(self.root)), what="file")
-            for p in matches
-            if p.is_file()
-        ]
-        if not files:
+    def files(self, request: StreamRequest) -> list[FoundFile]:
+        """The stream's files in the order its incremental mode reads them."""
+        stream = _stream(request)
+        found = self.root.find(stream.path, what=f"stream {request.name} path")
+        if not found:
             raise SourceFileError(
                 f"stream {request.name}: no file matches {stream.path!r} in {self.root}",
                 hint="check the stream's path and the connection's root, or put the export there",
             )
-        return files
+        return sorted(found, key=READ_ORDER[stream.incremental])
 
     def size_hint(self, request: StreamRequest) -> int | None:
-        return sum(p.stat().st_size for p in self._pending(request))
+        return sum(found.size for found in self._pending(request))
 
     def read(self, request: StreamRequest) -> Iterator[SourceBatch | PendingBatch]:
         done: dict[str, dict[str, int]] = dict((request.checkpoint or {}).get("files", {}))
-        for path in self._pending(request):
-            origin = str(path.relative_to(self.root))
-            stat = path.stat()
-            fingerprint = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        for found in self._pending(request):
             # Hold one batch back: only the file's last batch carries the checkpoint that
             # marks the file as read.
             previous: SourceBatch | PendingBatch | None = None
-            for batch in self._read_file(path, origin, request):
+            for batch in self._read_file(found, request):
                 if previous is not None:
                     yield previous
                 previous = batch
-            done[origin] = fingerprint
-            last = previous or _empty_batch(origin, request.fields)
+            done[found.origin] = _fingerprint(found)
+            last = previous or _empty_batch(found.origin, request.fields)
             yield _with_checkpoint(last, {"files": dict(done)})
 
-    def _pending(self, request: StreamRequest) -> list[Path]:
-        """Files to read: all of them, or on an incremental read those not read before."""
-        seen = (request.checkpoint or {}).get("files", {})
-        pending = []
-        for path in self.files(request):
-            stat = path.stat()
-            previous = seen.get(str(path.relative_to(self.root)))
-            if previous != {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}:
-                pending.append(path)
-        return pending
+    def _pending(self, request: StreamRequest) -> list[FoundFile]:
+        """Files to read: all of them, or on an incremental read those the mode takes again."""
+        seen: dict[str, dict[str, int]] = (request.checkpoint or {}).get("files", {})
+        unchanged = ALREADY_READ[_stream(request).incremental]
+        return [
+            found
+            for found in self.files(request)
+            if found.origin not in seen or not unchanged(seen[found.origin], found)
+        ]
 
     def _read_file(
-        self, path: Path, origin: str, request: StreamRequest
+        self, found: FoundFile, request: StreamRequest
     ) -> Iterator[SourceBatch | PendingBatch]:
-        file_format = self._format(path)
-        if file_format == "csv":
-            yield from read_csv_batches(
-                path, origin, request.fields, self.options.csv, request.batch_size
-            )
-        else:
-            yield from _read_jsonl(path, origin, request.fields, request.batch_size)
+        file_format = self._format(found.origin)
+        with self.root.open(found) as handle:
+            if file_format == "csv":
+                yield from read_csv_batches(
+                    handle, found.origin, request.fields, self.options.csv, request.batch_size
+                )
+            elif file_format == "parquet":
+                yield from read_parquet_batches(
+                    handle, found.origin, request.fields, request.batch_size, found.size
+                )
+            else:
+                yield from _read_jsonl(handle, found.origin, request.fields, request.batch_size)
 
-    def _format(self, path: Path) -> str:
+    def _format(self, origin: str) -> str:
         if self.options.format != "auto":
             return self.options.format
+        path = PurePosixPath(origin)
         detected = FORMATS_BY_SUFFIX.get(path.suffix.lower())
         if detected is None:
             raise SourceFileError(
                 f"cannot tell the format of {path.name} from its extension",
-                hint="name it .jsonl or .csv, or set source.options.format",
+                hint="name it .jsonl, .csv or .parquet, or set source.options.format",
             )
         return detected
 
     def close(self) -> None:
         """Files are opened per read; nothing stays open."""
+
+
+def _stream(request: StreamRequest) -> FileStream:
+    assert isinstance(request.options, FileStream)
+    return request.options
+
+
+def _fingerprint(found: FoundFile) -> dict[str, int]:
+    return {"size": found.size, "mtime_ns": found.mtime_ns}
+
+
+READ_ORDER: dict[str, Callable[[FoundFile], Any]] = {
+    "changed": lambda found: found.origin,
+    "name": lambda found: found.origin,
+    "mtime": lambda found: (found.mtime_ns, found.origin),
+}
+# Whether a file the checkpoint recorded (first argument) counts as read already.
+ALREADY_READ: dict[str, Callable[[dict[str, int], FoundFile], bool]] = {
+    "changed": lambda recorded, found: recorded == _fingerprint(found),
+    "name": lambda recorded, found: True,
+    "mtime": lambda recorded, found: recorded.get("mtime_ns") == found.mtime_ns,
+}
 
 
 def _with_checkpoint(
@@ -174,15 +213,14 @@ def _empty_batch(origin: str, fields: Mapping[str, DataType]) -> SourceBatch:
 
 
 def _read_jsonl(
-    path: Path, origin: str, fields: Mapping[str, DataType], batch_size: int
+    handle: BinaryIO, origin: str, fields: Mapping[str, DataType], batch_size: int
 ) -> Iterator[PendingBatch]:
     """Blocks of lines, read here in order and parsed later by the engine's mapping threads."""
     dtype = pl.Struct({name: t.to_text_polars() for name, t in fields.items()})
     first_line = 1
-    with path.open("rb") as handle:
-        for block, lines in line_blocks(handle, batch_size):
-            yield PendingBatch(partial(_parse_jsonl, block, lines, first_line, origin, dtype))
-            first_line += lines
+    for block, lines in line_blocks(handle, batch_size):
+        yield PendingBatch(partial(_parse_jsonl, block, lines, first_line, origin, dtype))
+        first_line += lines
 
 
 def _parse_jsonl(
