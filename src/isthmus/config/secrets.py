@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from isthmus.config.errors import SecretError
-from isthmus.config.models import SECRET_REFERENCE, Template
+from isthmus.config.models import SECRET_REFERENCE, Connection, Template
 
 
 class Secret:
@@ -60,6 +60,12 @@ def template_secret_names(template: Template) -> set[str]:
     if template.writeback is not None:
         used |= secret_names(template.writeback.options)
     return used
+
+
+def used_secret_names(template: Template, connection: Connection) -> set[str]:
+    """Every secret a run of an integration needs: the template's, and those its connection
+    refers to (a database password, for instance)."""
+    return template_secret_names(template) | secret_names(connection.connector_options)
 
 
 def read_secret(

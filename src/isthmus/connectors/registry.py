@@ -16,6 +16,8 @@ from isthmus.connectors.files import FileConnection, FileOptions, FileSource, Fi
 from isthmus.connectors.rest import RestConnection, RestOptions, RestSource, RestStream
 from isthmus.connectors.rest.options import RestHttpOptions
 from isthmus.connectors.rest.sink import RestSink
+from isthmus.connectors.sqlsource import SqlSource
+from isthmus.connectors.sqlsource_options import SqlConnection, SqlStream
 from isthmus.connectors.webhook import WebhookOptions, WebhookSource
 from isthmus.connectors.writeback import RecordSink, SinkContext
 
@@ -33,7 +35,8 @@ class SourceConnector:
 SOURCES: dict[str, SourceConnector] = {
     "file": SourceConnector(
         name="file",
-        description="JSON Lines and CSV files in a folder of the project.",
+        description="JSON Lines, CSV and Parquet files under a folder of the project (or a "
+        "file:// or other fsspec URL), read incrementally by name or modification time.",
         options=FileOptions,
         connection=FileConnection,
         stream=FileStream,
@@ -46,6 +49,15 @@ SOURCES: dict[str, SourceConnector] = {
         connection=RestConnection,
         stream=RestStream,
         factory=RestSource,
+    ),
+    "sql": SourceConnector(
+        name="sql",
+        description="Tables or SELECT queries of a database (PostgreSQL, MySQL/MariaDB, "
+        "SQLite), read in batches, incrementally by a cursor column.",
+        options=NoOptions,
+        connection=SqlConnection,
+        stream=SqlStream,
+        factory=SqlSource,
     ),
     "webhook": SourceConnector(
         name="webhook",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from isthmus.config.project import Project
-from isthmus.config.secrets import Secret, read_secret, template_secret_names
+from isthmus.config.secrets import Secret, read_secret, used_secret_names
 from isthmus.config.sync import Sync
 from isthmus.connectors.base import (
     Checkpoint,
@@ -166,8 +166,9 @@ def validated(project: Project, name: str, *, today: dt.date | None = None) -> C
 def _secrets(
     project: Project, compiled: CompiledIntegration, environ: Mapping[str, str] | None
 ) -> dict[str, Secret]:
-    used = template_secret_names(compiled.resolved.template)
-    bindings = compiled.resolved.integration.connection.secrets
+    connection = compiled.resolved.integration.connection
+    used = used_secret_names(compiled.resolved.template, connection)
+    bindings = connection.secrets
     return {
         name: read_secret(name, bindings[name], base=project.root, environ=environ)
         for name in sorted(used)
