@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 SHELL := /bin/bash
 
-.PHONY: demo test lint typecheck unit bench lock clean
+.PHONY: demo test lint typecheck unit bench bench-load lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint typecheck unit
 # The contacts benchmark (bench/run_bench.py): BIG=1 adds 10M rows; BASELINE=script compares.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_bench.py $(if $(BIG),--big) $(if $(BASELINE),--baseline $(BASELINE))
+
+# Bulk-load throughput of the SQL destination: 1M narrow rows into SQLite, PostgreSQL, MariaDB.
+bench-load: $(VENV)/.installed-dev
+	$(BIN)/python bench/bulk_load.py
 
 # Re-resolve every dependency to its newest allowed version and record the result.
 lock:
