@@ -178,7 +178,7 @@ def test_unknown_template_names_the_integration_and_lists_the_templates(
 
     assert "integration 'acme-crm'" in found.message
     assert "'crm-contact'" in found.message
-    assert found.hint == "templates in this project: crm-contacts"
+    assert found.hint == "templates in this project: crm-api, crm-contacts"
 
 
 def test_version_range_no_template_matches_lists_the_versions_present(
@@ -376,7 +376,7 @@ def test_unknown_stream_option_is_checked_against_the_connector_stream_model(
     found = only(diagnose(demo.root), demo.root, "unknown-key", f"{TEMPLATE}:22:5")
 
     assert found.message == "unknown key 'compression' in streams.contacts"
-    assert found.hint == "allowed keys here: path"
+    assert found.hint == "allowed keys here: path, incremental"
 
 
 def test_unknown_connection_option_is_checked_against_the_connector_connection_model(
