@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from isthmus.connectors.base import NoOptions, Source, SourceContext
 from isthmus.connectors.files import FileConnection, FileOptions, FileSource, FileStream
+from isthmus.connectors.filesink import FileSink, FileSinkOptions
 from isthmus.connectors.rest import RestConnection, RestOptions, RestSource, RestStream
 from isthmus.connectors.rest.options import RestHttpOptions
 from isthmus.connectors.rest.sink import RestSink
@@ -94,5 +95,13 @@ WRITEBACK: dict[str, WriteBackConnector] = {
         options=RestHttpOptions,
         connection=RestConnection,
         factory=RestSink,
+    ),
+    "file": WriteBackConnector(
+        name="file",
+        description="One file per target (CSV, JSON Lines or Parquet) under a folder, "
+        "renamed into place only when the whole target was written.",
+        options=FileSinkOptions,
+        connection=FileConnection,
+        factory=FileSink,
     ),
 }

@@ -3,7 +3,9 @@ them to an external system one request at a time.
 
 A sink has no transaction: each record is delivered or refused on its own, and a retried
 run sends again what it sent before. The idempotency key each record carries makes that
-harmless on a far side that honours it.
+harmless on a far side that honours it. A sink that can make a target's records appear
+all at once (a file renamed into place) is a :class:`FinishingSink`: nothing it was given
+counts until ``finish()`` succeeded.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -69,6 +72,13 @@ class RecordSink(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class FinishingSink(RecordSink, Protocol):
+    def finish(self) -> None:
+        """Make everything delivered for the target take effect at once; called after the
+        last batch was delivered. ``close()`` without ``finish()`` discards it all."""
+
+
 @dataclass(frozen=True)
 class SinkContext:
     """What a sink factory is given: like a source's context, plus the target it sends."""
@@ -79,3 +89,7 @@ class SinkContext:
     secrets: Mapping[str, Any] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
+    # Where a relative file root lies; a sink that writes no files needs neither.
+    project_root: Path | None = None
+    # The Arrow types of the records' bodies (fields in order), for sinks that write columns.
+    columns: pa.Schema | None = None

@@ -297,7 +297,9 @@ class _Run:
         started = self.clock.monotonic()
         self.book.start(target.name)
         self.settings.observer.stream_started(target.name, None)
-        sink = self.settings.sink or open_sink(self.compiled, target, self.secrets, self.clock)
+        sink = self.settings.sink or open_sink(
+            self.compiled, target, self.secrets, self.clock, self.project.root
+        )
         context = WriteBackContext(
             integration=self.compiled.name,
             tenant=self.compiled.tenant,

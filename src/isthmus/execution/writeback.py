@@ -6,6 +6,11 @@ batch, a failed run sends that batch again, and every record carries an idempote
 made from its key and content, so the far side recognises a record it already has. A
 record the far side refuses is quarantined with the HTTP status and an excerpt of the
 answer; a mapping call that fails on a row quarantines it before anything is sent.
+
+A sink that makes a target appear at once (a :class:`FinishingSink`: a file renamed into
+place) delivers nothing until ``finish()``: its try's counts, deliveries, quarantine and
+checkpoint are recorded only after ``finish()`` succeeded, so a failed try leaves no trace
+and the next one starts from the same checkpoint.
 """
 
 from __future__ import annotations
@@ -15,14 +20,16 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import polars as pl
+import pyarrow as pa
 
 from isthmus.connectors.errors import DestinationError
 from isthmus.connectors.writeback import (
-    Delivery,
+    FinishingSink,
     Outgoing,
     RecordSink,
     RowReader,
@@ -32,14 +39,29 @@ from isthmus.connectors.writeback import (
 from isthmus.execution.clock import Clock
 from isthmus.execution.models import RunObserver, StreamCounts
 from isthmus.execution.profile import Profile
+from isthmus.execution.writeback_records import (
+    delivery_record,
+    jsonable,
+    mapping_failures,
+    refused_entry,
+)
 from isthmus.store import QuarantineEntry, StateStore
 from isthmus.store.deliveries import DeliveryRecord
 from isthmus.types import Kind
 from isthmus.validation.models import CompiledIntegration
-from isthmus.validation.rows import CHECK, VALUE
+from isthmus.validation.rows import CHECK
 from isthmus.validation.writeback import CompiledWriteBack
 
-REFUSED = "refused"  # the quarantine rule of a record the far side would not take
+# The Arrow type of each kind of field in a record's body, as _json_ready leaves it.
+BODY_TYPES: dict[Kind, pa.DataType] = {
+    Kind.STRING: pa.string(),
+    Kind.INTEGER: pa.int64(),
+    Kind.FLOAT: pa.float64(),
+    Kind.BOOLEAN: pa.bool_(),
+    Kind.TIMESTAMP: pa.string(),
+    Kind.DATE: pa.string(),
+    Kind.NULL: pa.string(),
+}
 
 
 @dataclass
@@ -81,6 +103,7 @@ def open_sink(
     target: CompiledWriteBack,
     secrets: Mapping[str, Any],
     clock: Clock,
+    project_root: Path | None = None,
 ) -> RecordSink:
     """The integration's write-back connector, built for ``target``."""
     connector = compiled.writeback_connector
@@ -93,8 +116,40 @@ def open_sink(
             secrets=secrets,
             sleep=clock.sleep,
             monotonic=clock.monotonic,
+            project_root=project_root,
+            columns=body_schema(target),
         )
     )
+
+
+def body_schema(target: CompiledWriteBack) -> pa.Schema:
+    """The Arrow schema of the bodies ``_outgoing`` makes for ``target``."""
+    return pa.schema([(name, BODY_TYPES[c.type.kind]) for name, c in target.fields.items()])
+
+
+@dataclass
+class _Pending:
+    """A try's outcomes not recorded yet: after each batch for a sink that delivers record by
+    record, after ``finish()`` for a finishing sink."""
+
+    counts: StreamCounts = field(default_factory=StreamCounts)
+    replayed: int = 0
+    deliveries: list[DeliveryRecord] = field(default_factory=list)
+    quarantine: list[QuarantineEntry] = field(default_factory=list)
+    checkpoint: dict[str, Any] | None = None
+
+    def record(self, target: CompiledWriteBack, context: WriteBackContext, sent: Sent) -> None:
+        _add_counts(sent.counts, self.counts)
+        sent.replayed += self.replayed
+        context.store.add_deliveries(self.deliveries)
+        context.store.add_quarantine(self.quarantine)
+        if self.checkpoint is not None:
+            context.store.save_checkpoints(
+                context.integration,
+                {target.stream_name: self.checkpoint},
+                run_id=context.run_id,
+                at=context.clock.now(),
+            )
 
 
 def send_target(
@@ -110,35 +165,62 @@ def send_target(
             "the core database's connector cannot read rows back, so nothing can be written back",
             hint="write-back needs the SQL core database",
         )
-    reader = destination
     incremental = target.target.read == "incremental" and not context.full
-    cursor = target.target.cursor_field
-    order = (cursor, *target.key) if incremental and cursor else tuple(target.key)
-    saved = context.store.checkpoint(context.integration, target.stream_name)
-    after = _typed_after(saved, target, order) if incremental else None
-    request = RowsAfter(target.table, context.tenant, order, after, context.batch_size)
+    request = _rows_request(target, context, incremental)
+    order = request.order
+    finishing = isinstance(sink, FinishingSink)
+    facts = run_facts(context)  # once, so that every batch names the same file
+    pending = _Pending()
     position = 0
-    for rows in reader.read_rows(request):
+    for rows in destination.read_rows(request):
         context.check()
         frame = pl.from_arrow(rows)
         assert isinstance(frame, pl.DataFrame)
         with context.profile.stage("map and check"):
             mapped = target.evaluate(frame)
         with context.profile.stage("deliver"):
-            sent.replayed += _send_batch(
-                target, frame, mapped, sink, context, sent.counts, position
-            )
-        context.observer.batch_done(target.name, 0, sent.counts)
+            _send_batch(target, frame, mapped, sink, context, pending, position, facts)
         position += frame.height
         if incremental:
             last = frame.row(frame.height - 1, named=True)
-            token = {"after": [_jsonable(last[name]) for name in order]}
-            context.store.save_checkpoints(
-                context.integration,
-                {target.stream_name: token},
-                run_id=context.run_id,
-                at=context.clock.now(),
-            )
+            pending.checkpoint = {"after": [jsonable(last[name]) for name in order]}
+        if not finishing:  # each record is delivered for good: record it now
+            pending.record(target, context, sent)
+            pending = _Pending()
+        context.observer.batch_done(target.name, 0, pending.counts if finishing else sent.counts)
+    if isinstance(sink, FinishingSink):
+        with context.profile.stage("deliver"):
+            sink.finish()
+        pending.record(target, context, sent)
+
+
+def _rows_request(
+    target: CompiledWriteBack, context: WriteBackContext, incremental: bool
+) -> RowsAfter:
+    """Which rows to send: for an incremental target, those after its checkpoint."""
+    cursor = target.target.cursor_field
+    order = (cursor, *target.key) if incremental and cursor else tuple(target.key)
+    saved = context.store.checkpoint(context.integration, target.stream_name)
+    after = _typed_after(saved, target, order) if incremental else None
+    return RowsAfter(target.table, context.tenant, order, after, context.batch_size)
+
+
+def run_facts(context: WriteBackContext) -> dict[str, str]:
+    """What a file target's path placeholders stand for."""
+    return {
+        "run_id": str(context.run_id),
+        "date": context.clock.now().astimezone(dt.UTC).date().isoformat(),
+    }
+
+
+def _add_counts(total: StreamCounts, more: StreamCounts) -> None:
+    total.records_read += more.records_read
+    total.loaded += more.loaded
+    total.inserted += more.inserted
+    total.updated += more.updated
+    total.rejected += more.rejected
+    for (rule, name), count in more.reasons.items():
+        total.add_reason(rule, name, count)
 
 
 def _send_batch(
@@ -147,16 +229,16 @@ def _send_batch(
     mapped: pl.DataFrame,
     sink: RecordSink,
     context: WriteBackContext,
-    counts: StreamCounts,
+    pending: _Pending,
     position: int,
-) -> int:
-    """Send one batch of rows; how many the far side already had (idempotent replays).
-    Nothing is counted or recorded unless the sink answered for the whole batch: a try
-    that fails here sends the batch again."""
+    facts: Mapping[str, str],
+) -> None:
+    """Send one batch of rows, adding its outcomes to ``pending``. Nothing is added unless
+    the sink answered for the whole batch: a try that fails here sends the batch again."""
     failed = mapped.get_column(CHECK).is_not_null()
-    entries = _mapping_failures(target, rows, mapped, context, position)
+    entries = mapping_failures(target, rows, mapped, context, position)
     good = mapped.with_row_index("__row").filter(~failed)
-    outgoing, keys = _outgoing(target, good, context)
+    outgoing, keys = _outgoing(target, good, context, facts)
     deliveries = sink.deliver(outgoing) if outgoing else []
     by_index = {d.index: d for d in deliveries}
     missing = [o.index for o in outgoing if o.index not in by_index]
@@ -166,33 +248,34 @@ def _send_batch(
             f"{len(missing)} of {len(outgoing)} records",
             hint="this is a fault of the connector; report it to the template's owner",
         )
+    counts = pending.counts
     counts.records_read += rows.height
-    records = []
-    replayed = 0
+    records = pending.deliveries
     for sent, key in zip(outgoing, keys, strict=True):
         delivery = by_index[sent.index]
         row = int(good.get_column("__row")[sent.index])
-        records.append(_record(target, context, sent, key, delivery))
+        records.append(delivery_record(target, context, sent, key, delivery))
         if delivery.delivered:
             counts.loaded += 1
             if delivery.replayed:
-                replayed += 1
+                pending.replayed += 1
             elif delivery.status == 201:
                 counts.inserted += 1
             else:
                 counts.updated += 1
         else:
-            entries.append(_refused(target, rows, row, delivery, context, position))
+            entries.append(refused_entry(target, rows, row, delivery, context, position))
     counts.rejected += len(entries)
     for entry in entries:
         counts.add_reason(entry.rule, entry.field, 1)
-    context.store.add_deliveries(records)
-    context.store.add_quarantine(entries)
-    return replayed
+    pending.quarantine.extend(entries)
 
 
 def _outgoing(
-    target: CompiledWriteBack, good: pl.DataFrame, context: WriteBackContext
+    target: CompiledWriteBack,
+    good: pl.DataFrame,
+    context: WriteBackContext,
+    facts: Mapping[str, str],
 ) -> tuple[list[Outgoing], list[str]]:
     """The requests' records, and each one's core key as text."""
     fields = list(target.fields)
@@ -202,7 +285,8 @@ def _outgoing(
     for index, (body, key) in enumerate(zip(bodies, keys, strict=True)):
         path = target.target.path
         for name in target.target.placeholders:
-            path = path.replace(f"{{{name}}}", quote(str(body[name]), safe=""))
+            value = facts[name] if target.path_placeholders == "run" else str(body[name])
+            path = path.replace(f"{{{name}}}", quote(value, safe=""))
         outgoing.append(Outgoing(index, path, body, _idempotency_key(target, context, key, body)))
     return outgoing, ["/".join(str(part) for part in key) for key in keys]
 
@@ -235,95 +319,6 @@ def _idempotency_key(
     return hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
-def _mapping_failures(
-    target: CompiledWriteBack,
-    rows: pl.DataFrame,
-    mapped: pl.DataFrame,
-    context: WriteBackContext,
-    position: int,
-) -> list[QuarantineEntry]:
-    calls = target.failed_calls()
-    failed = mapped.with_row_index("__row").filter(pl.col(CHECK).is_not_null())
-    entries = []
-    for row, check, value in failed.select("__row", CHECK, VALUE).iter_rows():
-        call = calls[check]
-        entries.append(
-            _entry(
-                target, rows, row, context, position, call.function, call.field, value, call.message
-            )
-        )
-    return entries
-
-
-def _refused(
-    target: CompiledWriteBack,
-    rows: pl.DataFrame,
-    row: int,
-    delivery: Delivery,
-    context: WriteBackContext,
-    position: int,
-) -> QuarantineEntry:
-    status = str(delivery.status) if delivery.status is not None else None
-    message = f"the external system refused the record (HTTP {status})"
-    if delivery.detail:
-        message += f": {delivery.detail}"
-    return _entry(target, rows, row, context, position, REFUSED, None, status, message)
-
-
-def _entry(
-    target: CompiledWriteBack,
-    rows: pl.DataFrame,
-    row: int,
-    context: WriteBackContext,
-    position: int,
-    rule: str,
-    field: str | None,
-    value: str | None,
-    message: str,
-) -> QuarantineEntry:
-    record = rows.row(row, named=True)
-    return QuarantineEntry(
-        run_id=context.run_id,
-        integration=context.integration,
-        tenant=context.tenant,
-        mapping=target.name,
-        stream=target.stream_name,
-        entity=target.entity.entity,
-        origin=f"core table {target.table.name}",
-        position=position + row + 1,
-        record_id="/".join(str(record[k]) for k in target.key),
-        rule=rule,
-        field=field,
-        value=value,
-        message=message,
-        record=json.dumps(record, default=_jsonable, ensure_ascii=False),
-        created_at=context.clock.now(),
-    )
-
-
-def _record(
-    target: CompiledWriteBack,
-    context: WriteBackContext,
-    sent: Outgoing,
-    key: str,
-    delivery: Delivery,
-) -> DeliveryRecord:
-    return DeliveryRecord(
-        run_id=context.run_id,
-        integration=context.integration,
-        target=target.name,
-        record_key=key,
-        idempotency_key=sent.idempotency_key,
-        method=target.target.method,
-        path=sent.path,
-        delivered=delivery.delivered,
-        status=delivery.status,
-        remote_id=delivery.remote_id,
-        detail=delivery.detail,
-        at=context.clock.now(),
-    )
-
-
 def _typed_after(
     saved: dict[str, Any] | None, target: CompiledWriteBack, order: tuple[str, ...]
 ) -> tuple[Any, ...] | None:
@@ -340,9 +335,3 @@ def _typed_after(
         else:
             values.append(text)
     return tuple(values)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value

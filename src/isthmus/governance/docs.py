@@ -235,10 +235,14 @@ def _template_page(
 def _writeback_targets(project: Project, template: Template) -> tuple[WriteBackView, ...]:
     if template.writeback is None:
         return ()
+    # A file target has no HTTP method: showing the model's default would mislead.
+    hidden = {"entity", "fields"} | (
+        {"method"} if template.writeback.connector == "file" else set()
+    )
     views = []
     for name, target in template.writeback.targets.items():
         shown = target.model_dump(
-            mode="json", exclude={"entity", "fields"}, exclude_none=True, exclude_defaults=False
+            mode="json", exclude=hidden, exclude_none=True, exclude_defaults=False
         )
         views.append(
             WriteBackView(

@@ -97,7 +97,9 @@ def _writeback(
     """The template's write-back targets compiled, its connector, options and connection.
 
     The connection is the integration's ``connection.writeback`` section, or, when the
-    write-back uses the source's connector, the source's own connection.
+    write-back uses the source's connector, the source's own connection; except for files:
+    a file write-back into the folder the source reads would be read back by the next run,
+    so it must name its own folder.
     """
     template, locator = resolved.template, resolved.locator
     connector = writeback_connector(template, locator, problems)
@@ -106,7 +108,7 @@ def _writeback(
         return targets, None, None, None
     options = writeback_options(connector, template, locator, problems)
     own = resolved.integration.connection.connector_options.get(WRITEBACK_CONNECTION)
-    same = template.source.connector == connector.name
+    same = template.source.connector == connector.name and connector.name != "file"
     where: tuple[str, ...] = (
         ("connection", WRITEBACK_CONNECTION) if own is not None else ("connection",)
     )

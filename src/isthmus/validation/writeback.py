@@ -8,7 +8,9 @@ in; every other row is sent.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 from pydantic import BaseModel
@@ -26,6 +28,9 @@ from isthmus.validation.rows import CHECK, VALUE, expression_failures, expressio
 from isthmus.validation.tables import table_spec
 
 SENDABLE = SCALAR_KINDS | {Kind.NULL}
+FILE_CONNECTOR = "file"
+# A file target's path placeholders name facts of the run, not fields of a record.
+RUN_PLACEHOLDERS = ("run_id", "date")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,9 @@ class CompiledWriteBack:
     table: TableSpec
     fields: dict[str, CompiledExpression]
     pii_fields: frozenset[str]  # external fields filled from personal data
+    # What the path's {placeholders} name: a record's mapped fields (REST), or the run's
+    # facts (a file: RUN_PLACEHOLDERS).
+    path_placeholders: Literal["fields", "run"] = "fields"
 
     @property
     def stream_name(self) -> str:
@@ -118,6 +126,7 @@ def compile_writebacks(
     if template.writeback is None:
         return []
     compiled = []
+    to_files = template.writeback.connector == FILE_CONNECTOR
     for name, target in template.writeback.targets.items():
         base = ("writeback", "targets", name)
         if name in template.mappings:
@@ -131,7 +140,7 @@ def compile_writebacks(
                 )
             )
             continue
-        result = _compile_target(project, name, target, locator, base, problems)
+        result = _compile_target(project, name, target, locator, base, problems, to_files)
         if result is not None:
             compiled.append(result)
     return compiled
@@ -144,6 +153,7 @@ def _compile_target(
     locator: Locator,
     base: PathKey,
     problems: list[Diagnostic],
+    to_files: bool,
 ) -> CompiledWriteBack | None:
     loaded = project.entities.get(target.entity)
     broken = project.unloaded_file("entity", target.entity)
@@ -194,6 +204,31 @@ def _compile_target(
             ok = False
         else:
             fields[external] = result
+    path_ok = (
+        _check_file_target(name, target, locator, base, problems)
+        if to_files
+        else _check_field_placeholders(name, target, locator, base, problems)
+    )
+    if not (ok and path_ok):
+        return None
+    pii = frozenset(
+        external
+        for external, c in fields.items()
+        if any(entity.fields[f].pii for f in c.source_fields if f in entity.fields)
+    )
+    placeholders: Literal["fields", "run"] = "run" if to_files else "fields"
+    return CompiledWriteBack(name, target, entity, table_spec(entity), fields, pii, placeholders)
+
+
+def _check_field_placeholders(
+    name: str,
+    target: WriteBackTarget,
+    locator: Locator,
+    base: PathKey,
+    problems: list[Diagnostic],
+) -> bool:
+    """A request path's placeholders must name mapped fields of the record."""
+    ok = True
     for placeholder in target.placeholders:
         if placeholder not in target.fields:
             problems.append(
@@ -206,14 +241,60 @@ def _compile_target(
                 )
             )
             ok = False
-    if not ok:
-        return None
-    pii = frozenset(
-        external
-        for external, c in fields.items()
-        if any(entity.fields[f].pii for f in c.source_fields if f in entity.fields)
-    )
-    return CompiledWriteBack(name, target, entity, table_spec(entity), fields, pii)
+    return ok
+
+
+def _check_file_target(
+    name: str,
+    target: WriteBackTarget,
+    locator: Locator,
+    base: PathKey,
+    problems: list[Diagnostic],
+) -> bool:
+    """A file target's path names a file inside the root, with run facts as placeholders;
+    it has no batches (the whole target is one file)."""
+    found: list[tuple[PathKey, str, str]] = []
+    unknown = [p for p in target.placeholders if p not in RUN_PLACEHOLDERS]
+    if unknown:
+        found.append(
+            (
+                (*base, "path"),
+                f"write-back target {name!r}: path {target.path!r} uses "
+                f"{', '.join(f'{{{p}}}' for p in unknown)}; a file path may use only "
+                f"{', '.join(f'{{{p}}}' for p in RUN_PLACEHOLDERS)}",
+                "use {run_id} or {date} (the run's UTC date), or write the name out",
+            )
+        )
+    relative = posixpath.normpath(target.path.lstrip("/") or ".")
+    if relative == ".." or relative.startswith("../"):
+        found.append(
+            (
+                (*base, "path"),
+                f"write-back target {name!r}: path {target.path!r} leads outside the "
+                "connection's root",
+                "write the file's path inside the root, without '..' climbing out of it",
+            )
+        )
+    elif relative == "." or target.path.endswith("/"):
+        found.append(
+            (
+                (*base, "path"),
+                f"write-back target {name!r}: path {target.path!r} names a folder, not a file",
+                "end the path with the file's name, e.g. /exports/contacts.csv",
+            )
+        )
+    if target.batch is not None:
+        found.append(
+            (
+                (*base, "batch"),
+                f"write-back target {name!r} sets batch, which a file target does not have: "
+                "the whole target is written as one file",
+                "remove batch",
+            )
+        )
+    for where, message, hint in found:
+        problems.append(Diagnostic("invalid-value", message, locator.location(where), hint=hint))
+    return not found
 
 
 def _check_cursor(
