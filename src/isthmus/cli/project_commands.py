@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
     app.command()(demo)
     app.command()(validate)
     app.command()(docs)
+    app.command()(schema)
 
 
 # --- the commands ----------------------------------------------------------------------------
@@ -33,8 +34,9 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Write the demo project, validate it, and run both of its integrations; then show a
-    retried failure, a scheduled run, and a replay after a mapping fix."""
+    """Write the demo project, validate it, and run its integrations: two tenants' file
+    drops (with a retried failure, a scheduled run and a replay after a mapping fix) and a
+    third tenant's CRM API, served by the mock CRM with faults on."""
     from isthmus.cli.demo import run_demo
 
     raise typer.Exit(run_demo(directory))
@@ -54,6 +56,18 @@ def docs(
 ) -> None:
     """Write a static HTML catalog of templates, integrations and the core model."""
     raise typer.Exit(run_docs(project, out))
+
+
+def schema(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder to write the JSON Schema files into.", file_okay=False
+        ),
+    ],
+) -> None:
+    """Write JSON Schema for every kind of project file, for editors to complete and check."""
+    raise typer.Exit(run_schema(out))
 
 
 # --- the glue --------------------------------------------------------------------------------
@@ -86,4 +100,15 @@ def run_docs(root: Path, out: Path) -> int:
 
     report = write_catalog(load_project(root), out)
     render_project.docs_written(report.pages, out, report.unresolved)
+    return 0
+
+
+def run_schema(out: Path) -> int:
+    from isthmus.cli import render_project
+    from isthmus.config.schemas import FILE_KINDS, schema_file_name, write_schemas
+
+    written = write_schemas(out)
+    render_project.schemas_written(
+        written, {schema_file_name(kind): files for kind, (_, files) in FILE_KINDS.items()}
+    )
     return 0

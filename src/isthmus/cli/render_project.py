@@ -50,6 +50,15 @@ def docs_written(pages: Sequence[Path], folder: Path, unresolved: Sequence[str])
         )
 
 
+def schemas_written(paths: Sequence[Path], files_by_schema: dict[str, str]) -> None:
+    """The schema files, which project files each describes, and how an editor uses them."""
+    for path in paths:
+        out.print(f"wrote {path}  ({files_by_schema[path.name]})")
+    example = paths[0].parent / "isthmus-template.schema.json"
+    out.print("to check a file in VS Code (YAML extension), start it with a modeline:")
+    out.print(f"  # yaml-language-server: $schema={example}")
+
+
 # --- the demo --------------------------------------------------------------------------------
 
 
