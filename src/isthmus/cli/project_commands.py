@@ -19,6 +19,12 @@ def register(app: typer.Typer) -> None:
     app.command()(validate)
     app.command()(docs)
     app.command()(schema)
+    app.command()(init)
+    new = typer.Typer(
+        help="Write a new file of the project from its template.", no_args_is_help=True
+    )
+    new.command("integration")(new_integration)
+    app.add_typer(new, name="new")
 
 
 # --- the commands ----------------------------------------------------------------------------
@@ -68,6 +74,35 @@ def schema(
 ) -> None:
     """Write JSON Schema for every kind of project file, for editors to complete and check."""
     raise typer.Exit(run_schema(out))
+
+
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="The new project's folder.", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Scaffold a new, empty project: isthmus.yaml and the core, templates and integrations
+    folders."""
+    from isthmus.cli import render_project
+    from isthmus.governance.scaffold import init_project
+
+    render_project.scaffolded(init_project(directory), "isthmus validate")
+
+
+def new_integration(
+    template: Annotated[str, typer.Option("--template", help="The template's name.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant it serves.")],
+    name: Annotated[str, typer.Option("--name", help="The integration's id.")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Write integrations/TENANT/NAME.yaml for the newest version of a template, with every
+    required key and a comment on each."""
+    from isthmus.cli import render_project
+    from isthmus.config.project import load_project
+    from isthmus.governance.scaffold import new_integration as scaffold
+
+    done = scaffold(load_project(project), template, tenant, name)
+    render_project.scaffolded(done, "isthmus validate")
 
 
 # --- the glue --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from isthmus.config.project import Project
     from isthmus.demo.mockcrm import ReceivedWrite, SeenRequest
     from isthmus.diagnostics import Diagnostic
+    from isthmus.governance.scaffold import Scaffolded
 
 
 def diagnostics(found: Sequence[Diagnostic], project: Project) -> None:
@@ -57,6 +58,12 @@ def schemas_written(paths: Sequence[Path], files_by_schema: dict[str, str]) -> N
     example = paths[0].parent / "isthmus-template.schema.json"
     out.print("to check a file in VS Code (YAML extension), start it with a modeline:")
     out.print(f"  # yaml-language-server: $schema={example}")
+
+
+def scaffolded(done: Scaffolded, next_command: str) -> None:
+    for path in done.files:
+        out.print(f"wrote {path}")
+    out.print(f"next: fill in each CHANGE-ME, then {next_command}")
 
 
 # --- the demo --------------------------------------------------------------------------------
