@@ -8,6 +8,7 @@ from pathlib import Path
 from isthmus.config.project import Project
 from isthmus.diagnostics import BROKEN_DEPENDENCY, Diagnostic, has_errors
 from isthmus.validation.core_model import check_core_model
+from isthmus.validation.credentials import credential_diagnostics
 from isthmus.validation.integration import check_integration
 from isthmus.validation.models import CompiledIntegration
 from isthmus.validation.template import check_template
@@ -25,6 +26,11 @@ def validate_project(project: Project, *, today: dt.date | None = None) -> list[
         # The errors of a file that did not load are reported once, for that file; what
         # depends on it would only repeat them.
         found.extend(p for p in problems if p.code != BROKEN_DEPENDENCY)
+    for versions in project.templates.values():
+        for loaded in versions.values():
+            found.extend(credential_diagnostics("template", loaded.document, found))
+    for loaded_integration in project.integrations.values():
+        found.extend(credential_diagnostics("integration", loaded_integration.document, found))
     return _unique_sorted(found)
 
 
@@ -34,6 +40,7 @@ def check_for_run(
     """What a run of one integration must pass: the core model and the integration."""
     compiled, problems = check_integration(project, name, today=today)
     problems = [*check_core_model(project), *problems]
+    problems += _credentials_of(project, name, problems)
     # A dependency that did not load: show the errors that stopped it, not just the fact.
     broken = _broken_files(project, name)
     problems += [
@@ -41,6 +48,15 @@ def check_for_run(
     ]
     problems = _unique_sorted(problems)
     return (None if has_errors(problems) else compiled), problems
+
+
+def _credentials_of(project: Project, name: str, reported: list[Diagnostic]) -> list[Diagnostic]:
+    """Credential values written into the integration or the templates it may use."""
+    integration = project.integrations[name]
+    found = credential_diagnostics("integration", integration.document, reported)
+    for loaded in project.templates.get(integration.model.template_name, {}).values():
+        found += credential_diagnostics("template", loaded.document, reported)
+    return found
 
 
 def _broken_files(project: Project, name: str) -> set[Path]:
