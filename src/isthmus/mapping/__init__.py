@@ -10,6 +10,7 @@ expression that runs on whole batches. Problems come back as diagnostics, never 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from isthmus.diagnostics import Diagnostic, Location
 from isthmus.mapping.compiler import compile_typed
@@ -47,11 +48,25 @@ def compile_expression(
     ``location`` is where the expression text starts in its YAML file. On any problem the
     result is None and the diagnostics say what and where.
     """
+    compiled, diagnostics = _compiled(value, tuple(schema.items()), location, prefix)
+    return compiled, list(diagnostics)
+
+
+# A template's expressions are the same for every integration using it: a project of many
+# integrations compiles each once. Everything in the key and the result is immutable.
+@lru_cache(maxsize=8192)
+def _compiled(
+    value: Expression,
+    schema_items: tuple[tuple[str, DataType], ...],
+    location: Location,
+    prefix: str,
+) -> tuple[CompiledExpression | None, tuple[Diagnostic, ...]]:
+    schema = dict(schema_items)
     text = value if isinstance(value, str) else str(value)
     node, diagnostics = parse_value(value, location)
     if node is None:
-        return None, diagnostics
+        return None, tuple(diagnostics)
     typed, diagnostics = check(node, schema, location, text)
     if typed is None:
-        return None, diagnostics
-    return compile_typed(typed, text, prefix), []
+        return None, tuple(diagnostics)
+    return compile_typed(typed, text, prefix), ()
