@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from isthmus.config.diagnose import model_diagnostics
 from isthmus.config.documents import Document, load_document
 from isthmus.config.errors import ProjectNotFoundError
+from isthmus.config.inherit import inherit_templates
 from isthmus.config.models import Entity, Integration, ProjectFile, Template
 from isthmus.config.versions import Version
 from isthmus.diagnostics import Diagnostic, Location
@@ -76,8 +77,7 @@ def load_project(root: Path) -> Project:
     project.settings = _load_one(project, project_file, ProjectFile, "project")
     for path in _yaml_files(root / CORE_DIR):
         _add_entity(project, _load_one(project, path, Entity, "entity"))
-    for path in _yaml_files(root / TEMPLATES_DIR):
-        _add_template(project, _load_one(project, path, Template, "template"))
+    _load_templates(project, _yaml_files(root / TEMPLATES_DIR))
     for path in _yaml_files(root / INTEGRATIONS_DIR):
         _add_integration(project, _load_one(project, path, Integration, "integration"))
     return project
@@ -90,6 +90,26 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 def _load_one(project: Project, path: Path, model: type[M], kind: str) -> Loaded[M] | None:
+    document = _read(project, path, kind)
+    return None if document is None else _validated(project, document, model, kind)
+
+
+def _load_templates(project: Project, paths: list[Path]) -> None:
+    """Template files, each merged onto its parent chain (``extends``) before validation."""
+    documents = [d for d in (_read(project, path, "template") for path in paths) if d]
+    merged, problems = inherit_templates(documents)
+    project.diagnostics.extend(problems)
+    kept = {d.path for d in merged}
+    for document in documents:
+        name = document.data.get("template")
+        if document.path not in kept and isinstance(name, str):
+            project.unloaded.setdefault("template", {})[name] = document.path
+    for document in merged:
+        _add_template(project, _validated(project, document, Template, "template"))
+
+
+def _read(project: Project, path: Path, kind: str) -> Document | None:
+    """One file's document, if it parses and holds a mapping declaring ``kind``."""
     document, problems = load_document(path)
     project.diagnostics.extend(problems)
     if document is None:
@@ -117,13 +137,17 @@ def _load_one(project: Project, path: Path, model: type[M], kind: str) -> Loaded
             )
         )
         return None
+    return document
+
+
+def _validated(project: Project, document: Document, model: type[M], kind: str) -> Loaded[M] | None:
     try:
         return Loaded(model.model_validate(document.data), document)
     except ValidationError as exc:
         project.diagnostics.extend(model_diagnostics(exc, document, model))
         name = document.data.get(kind)
         if isinstance(name, str):
-            project.unloaded.setdefault(kind, {})[name] = path
+            project.unloaded.setdefault(kind, {})[name] = document.path
         return None
 
 

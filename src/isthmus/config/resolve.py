@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from isthmus.config.diagnose import model_diagnostics
 from isthmus.config.documents import Document, PathKey
+from isthmus.config.inherit import merge
 from isthmus.config.models import Entity, Integration, Template
 from isthmus.config.project import Loaded, Project
 from isthmus.config.versions import Version, VersionRange
@@ -123,21 +124,6 @@ def pick_template(
             )
         ]
     return versions[best], []
-
-
-def merge(base: Any, override: Any) -> Any:
-    """Deep-merge ``override`` onto ``base``; a None value removes the key it names."""
-    if not isinstance(base, dict) or not isinstance(override, dict):
-        return override
-    merged = dict(base)
-    for key, value in override.items():
-        if value is None:
-            merged.pop(key, None)
-        elif key in merged:
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def resolve(project: Project, name: str) -> tuple[ResolvedIntegration | None, list[Diagnostic]]:

@@ -37,6 +37,12 @@ def schema_file_name(kind: str) -> str:
 def json_schema(kind: str) -> dict[str, Any]:
     model, files = FILE_KINDS[kind]
     schema = model.model_json_schema(mode="validation")
+    if kind == "template" and "extends" in schema.get("properties", {}):
+        # A template that extends another may leave out what its parent provides.
+        required = schema.pop("required", [])
+        schema["if"] = {"required": ["extends"]}
+        schema["then"] = {"required": ["template", "version", "extends"]}
+        schema["else"] = {"required": required}
     return {
         "$schema": DRAFT,
         "$id": schema_file_name(kind),

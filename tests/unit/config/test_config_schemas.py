@@ -79,3 +79,12 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
         write_schemas(tmp_path / "taken")
     assert caught.value.message == f"{tmp_path / 'taken'} is a file, not a folder"
     assert (tmp_path / "taken").read_text() == "mine"
+
+
+def test_a_template_that_extends_another_may_leave_out_what_its_parent_gives(
+    schemas: dict[str, dict[str, Any]],
+) -> None:
+    child = {"template": "crm-plus", "version": "1.0.0", "extends": "crm-contacts@^2"}
+    assert errors(schemas["template"], child) == []
+    orphan = {"template": "crm-plus", "version": "1.0.0"}
+    assert "'source' is a required property" in errors(schemas["template"], orphan)
