@@ -19,6 +19,8 @@ import typer
 
 from isthmus import __version__
 from isthmus.cli import (
+    config_commands,
+    exceptions_commands,
     mock_commands,
     project_commands,
     quarantine_commands,
@@ -58,11 +60,13 @@ def main_options(
 
 
 project_commands.register(app)
+exceptions_commands.register(app)
 run_commands.register(app)
 schedule_commands.register(app)
 quarantine_commands.register(app)
 serve_commands.register(app)
 mock_commands.register(app)
+config_commands.register(app)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from isthmus.config.durations import Duration
+from isthmus.config.policy import Policy
 from isthmus.config.sync import Sync
 from isthmus.config.writeback import WriteBack
 from isthmus.types import DataType, parse_type
@@ -120,6 +121,9 @@ class ProjectFile(Model):
     )
     scheduler: SchedulerSettings = Field(
         default_factory=SchedulerSettings, description="How `isthmus scheduler` runs."
+    )
+    policy: Policy = Field(
+        default_factory=Policy, description="The guardrail rules in force and their parameters."
     )
     secrets: dict[Identifier, str] = Field(
         default_factory=dict,
@@ -288,6 +292,13 @@ class Template(Model):
         description="Semantic version of this template file.",
         pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$",
         examples=["2.1.0"],
+    )
+    extends: str | None = Field(
+        None,
+        description="A parent template, name@range: this file's keys merge onto the highest "
+        "matching version (null removes an inherited field mapping).",
+        pattern=r"^[a-z][a-z0-9_-]*(@.+)?$",
+        examples=["crm-base@^1"],
     )
     description: str = Field(
         description="What kind of external system this template integrates, and how."

@@ -17,8 +17,8 @@ from isthmus.config.resolve import ResolvedIntegration, resolve
 from isthmus.config.secrets import used_secret_names
 from isthmus.connectors.registry import WriteBackConnector
 from isthmus.diagnostics import Diagnostic, Severity, has_errors
+from isthmus.validation.guardrails import check_guardrails
 from isthmus.validation.models import CompiledIntegration
-from isthmus.validation.modes import check_guardrails
 from isthmus.validation.plan import order_mappings
 from isthmus.validation.tables import table_spec
 from isthmus.validation.template import (
@@ -68,13 +68,7 @@ def check_integration(
     mappings = compile_mappings(project, template, locator, streams, problems)
     writeback = _writeback(project, resolved, problems)
     problems += run_settings_checks(project, template, locator)
-    problems += check_guardrails(
-        resolved.integration,
-        template,
-        locator,
-        resolved.integration_document,
-        today or dt.date.today(),
-    )
+    problems += check_guardrails(project, resolved, today or dt.date.today())
     if has_errors(problems) or connector is None:
         return None, problems
     ordered = order_mappings(mappings)

@@ -1,21 +1,18 @@
-"""Static checks of how a mapping writes: cursor field, delete propagation, concurrency, and
-the guardrail that delete propagation needs an approved exception.
+"""Static checks of how a mapping writes: cursor field, delete propagation, concurrency.
 
-A guardrail violation is an error unless the integration holds an active exception naming the
-rule; an expired exception is an error again.
+The guardrail that delete propagation needs an approved exception (``DELETE_RULE``) is one of
+the policy's rules in ``isthmus.validation.guardrails``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 from isthmus.config.documents import Locator, PathKey
-from isthmus.config.models import Entity, ExceptionGrant, Integration, Mapping, Template
+from isthmus.config.models import Entity, Mapping, Template
 from isthmus.config.project import Project
 from isthmus.diagnostics import Diagnostic, Severity
 from isthmus.types import Kind
 
-DELETE_RULE = "delete-propagation-requires-exception"
+DELETE_RULE = "delete-propagation-requires-exception"  # see validation.guardrails
 
 
 def check_modes(project: Project, template: Template, locator: Locator) -> list[Diagnostic]:
@@ -127,57 +124,3 @@ def _field_problem(
             )
         ]
     return []
-
-
-def check_guardrails(
-    integration: Integration,
-    template: Template,
-    locator: Locator,
-    integration_locator: Locator,
-    today: dt.date,
-) -> list[Diagnostic]:
-    """Delete propagation needs an active exception on the integration."""
-    problems: list[Diagnostic] = []
-    for name, mapping in template.mappings.items():
-        if mapping.deletes == "none":
-            continue
-        grant = active_exception(integration, DELETE_RULE, today)
-        if grant is None:
-            problems.append(
-                _violation(integration, name, mapping, locator, integration_locator, today)
-            )
-    return problems
-
-
-def active_exception(integration: Integration, rule: str, today: dt.date) -> ExceptionGrant | None:
-    return next((g for g in integration.exceptions if g.rule == rule and g.expires >= today), None)
-
-
-def _violation(
-    integration: Integration,
-    name: str,
-    mapping: Mapping,
-    locator: Locator,
-    integration_locator: Locator,
-    today: dt.date,
-) -> Diagnostic:
-    expired = [g for g in integration.exceptions if g.rule == DELETE_RULE and g.expires < today]
-    why = (
-        f"mapping {name!r} propagates deletes ({mapping.deletes}): a run removes core rows "
-        "the source no longer has, which an export that is only partial would wipe out"
-    )
-    if expired:
-        return Diagnostic(
-            DELETE_RULE,
-            f"{why}; the exception approved by {expired[0].approved_by} expired "
-            f"on {expired[0].expires}",
-            integration_locator.location(("exceptions",)),
-            hint="renew the exception with a new expiry date and approver, or set deletes: none",
-        )
-    return Diagnostic(
-        DELETE_RULE,
-        f"{why}; integration {integration.integration!r} has no exception for rule {DELETE_RULE}",
-        locator.location(("mappings", name, "deletes")),
-        hint=f"add under exceptions: {{rule: {DELETE_RULE}, justification: ..., approved_by: "
-        "..., expires: YYYY-MM-DD}} to the integration, or set deletes: none",
-    )
