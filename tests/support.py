@@ -56,3 +56,16 @@ def edit_yaml(path: Path, change: Any) -> None:
     data = document.data
     change(data)
     path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+
+
+def without_demo_guardrails(root: Path) -> Path:
+    """The demo project without its policy and acme's excepted schedule override: a
+    project that breaks no guardrail and holds no exception, for guardrail tests to start
+    from."""
+    acme = root / "integrations/acme/crm.yaml"
+    text = acme.read_text(encoding="utf-8")
+    acme.write_text(text[: text.index("overrides:\n")], encoding="utf-8")
+    settings = root / "isthmus.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text[: text.index("# The guardrails in force")], encoding="utf-8")
+    return root

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from isthmus.demo import DemoProject
+from support import without_demo_guardrails
 
 ENV = {**os.environ, "COLUMNS": "200"}
 TODAY = "2026-06-01"
@@ -43,7 +44,7 @@ def append(path: Path, text: str) -> None:
 def project(demo: DemoProject) -> Path:
     """acme propagates deletes with an exception expiring in 10 days; globex holds an expired
     exception to a rule it does not break."""
-    root = demo.root
+    root = without_demo_guardrails(demo.root)
     template = root / "templates/crm-contacts-2.1.0.yaml"
     text = template.read_text(encoding="utf-8")
     old = "entity: account\n    read: full\n"
@@ -104,6 +105,17 @@ def test_exceptions_human_shows_a_table(project: Path) -> None:
 
 
 def test_a_project_without_exceptions_says_so(demo: DemoProject) -> None:
-    assert "no exceptions" in isthmus("exceptions", project=demo.root)
-    data = json.loads(isthmus("exceptions", "--format", "json", project=demo.root))
+    root = without_demo_guardrails(demo.root)
+    assert "no exceptions" in isthmus("exceptions", project=root)
+    data = json.loads(isthmus("exceptions", "--format", "json", project=root))
     assert data["exceptions"] == []
+
+
+def test_the_demo_lists_acmes_exception_in_use(demo: DemoProject) -> None:
+    data = json.loads(isthmus("exceptions", "--format", "json", project=demo.root))
+    [grant] = data["exceptions"]
+    assert (grant["integration"], grant["rule"], grant["status"]) == (
+        "acme-crm",
+        "schedule-min-interval",
+        "active",
+    )

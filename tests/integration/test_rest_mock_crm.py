@@ -115,6 +115,15 @@ connection:
 """
 
 
+PII_EXCEPTION = """
+exceptions:
+  - rule: pii-must-be-masked
+    justification: the CRM is where these e-mail addresses come from
+    approved_by: privacy@example.com
+    expires: 2099-12-31
+"""
+
+
 @pytest.fixture
 def crm() -> Iterator[MockCrm]:
     with MockCrm(seed=11, accounts=15, contacts=230, bad_fraction=0.08, page_size=40) as server:
@@ -137,6 +146,8 @@ def write_project(
     )
     (root / "templates/crm-rest.yaml").write_text(template, encoding="utf-8")
     integration = INTEGRATION.replace("BASE_URL", json.dumps(crm.url))
+    if writeback:  # it sends each customer's e-mail back as it is: a waived guardrail
+        integration += PII_EXCEPTION
     (root / "integrations/acme.yaml").write_text(integration, encoding="utf-8")
     return root
 

@@ -9,9 +9,11 @@ starts, from the seed and counts below, and its report is written the same way.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import difflib
 import io
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -111,7 +113,22 @@ def create_demo_project(root: Path) -> DemoProject:
     _copy_tree(resources.files("isthmus.demo") / "files", root)
     data = tuple(_write_tenant(root, tenant) for tenant in TENANTS)
     _write_api_tenant(root, API_TENANT)
+    _renew_exception(root / ACME_FILE, dt.date.today() + EXCEPTION_DAYS)
     return DemoProject(root, data)
+
+
+ACME_FILE = "integrations/acme/crm.yaml"
+EXCEPTION_DAYS = dt.timedelta(days=180)
+
+
+def _renew_exception(path: Path, expires: dt.date) -> None:
+    """The demo's exception expires some months after the project is written, as a real one
+    would after its approval (a date fixed in the bundled file would one day expire)."""
+    text = path.read_text(encoding="utf-8")
+    renewed = re.sub(
+        r"(?m)^(    expires: )\d{4}-\d{2}-\d{2}$", rf"\g<1>{expires.isoformat()}", text
+    )
+    path.write_text(renewed, encoding="utf-8")
 
 
 def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:

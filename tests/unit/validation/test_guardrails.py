@@ -24,6 +24,7 @@ from isthmus.validation.guardrails import (
     exception_rows,
 )
 from isthmus.validation.guardrails.sync import shortest_cron_gap
+from support import without_demo_guardrails
 
 TODAY = dt.date(2026, 6, 1)
 TEMPLATE = "templates/crm-contacts-2.1.0.yaml"
@@ -35,7 +36,7 @@ GUARDRAIL_CODES = {*RULES, STALE_EXCEPTION, EXCEPTION_EXPIRING}
 
 @pytest.fixture
 def root(demo: DemoProject) -> Path:
-    return demo.root
+    return without_demo_guardrails(demo.root)
 
 
 def edit(root: Path, relative: str, old: str, new: str) -> None:
@@ -80,6 +81,12 @@ def where(diagnostic: Diagnostic, root: Path) -> str:
 
 def summary(found: list[Diagnostic], root: Path) -> list[tuple[str, str, str]]:
     return [(d.code, str(d.severity), where(d, root)) for d in found]
+
+
+def test_the_demo_waives_its_one_violation_with_acmes_exception(demo: DemoProject) -> None:
+    [note] = guardrails(demo.root)
+    assert (note.code, note.severity) == ("schedule-min-interval", Severity.INFO)
+    assert "waived for integration 'acme-crm'" in note.message
 
 
 def test_the_demo_project_breaks_no_rule_of_the_default_policy(root: Path) -> None:

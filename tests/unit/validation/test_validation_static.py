@@ -9,11 +9,13 @@ demo that moves a line shows up as a failed edit here rather than as a silently 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import Field
 
 from isthmus.config import load_project
+from isthmus.config.project import Project
 from isthmus.connectors.files import FileConnection, FileOptions, FileSource, FileStream
 from isthmus.connectors.registry import SOURCES, SourceConnector
 from isthmus.demo import DemoProject
@@ -35,7 +37,14 @@ def edit(root: Path, relative: str, old: str, new: str) -> None:
 
 
 def diagnose(root: Path) -> list[Diagnostic]:
-    return validate_project(load_project(root))
+    """The errors and warnings (not the demo's note of acme's approved exception)."""
+    return [d for d in validate_project(load_project(root)) if d.severity is not Severity.INFO]
+
+
+def checked_for_run(project: Project, name: str) -> tuple[Any, list[Diagnostic]]:
+    """check_for_run's answer, without the demo's note of acme's approved exception."""
+    compiled, problems = check_for_run(project, name)
+    return compiled, [d for d in problems if d.severity is not Severity.INFO]
 
 
 def where(diagnostic: Diagnostic, root: Path) -> str:
@@ -65,8 +74,15 @@ def located(diagnostics: list[Diagnostic], root: Path, code: str, at: str) -> Di
 # --- the project as shipped ------------------------------------------------------------------
 
 
-def test_unmodified_demo_project_has_no_diagnostics_at_all(demo: DemoProject) -> None:
+def test_unmodified_demo_project_has_only_the_note_of_acmes_exception(demo: DemoProject) -> None:
     assert diagnose(demo.root) == []
+    [note] = validate_project(load_project(demo.root))
+    assert (note.code, note.severity, where(note, demo.root)) == (
+        "schedule-min-interval",
+        Severity.INFO,
+        "integrations/acme/crm.yaml:11:20",
+    )
+    assert "waived for integration 'acme-crm' by the exception approved by" in note.message
 
 
 # --- unknown keys --------------------------------------------------------------------------
@@ -470,7 +486,7 @@ def test_a_warning_alone_does_not_stop_check_for_run(demo: DemoProject) -> None:
         "  root: data/acme\n  secrets: {crm_token: env:ACME_CRM_TOKEN}\n",
     )
 
-    compiled, problems = check_for_run(load_project(demo.root), "acme-crm")
+    compiled, problems = checked_for_run(load_project(demo.root), "acme-crm")
 
     assert isinstance(compiled, CompiledIntegration)
     assert [p.code for p in problems] == ["unused-secret"]
@@ -567,7 +583,7 @@ def list_contacts_mapping_first(root: Path) -> None:
 def test_check_for_run_orders_mappings_by_reference_not_declaration(demo: DemoProject) -> None:
     list_contacts_mapping_first(demo.root)
 
-    compiled, problems = check_for_run(load_project(demo.root), "acme-crm")
+    compiled, problems = checked_for_run(load_project(demo.root), "acme-crm")
 
     assert problems == []
     assert isinstance(compiled, CompiledIntegration)
@@ -583,7 +599,7 @@ def test_check_for_run_keeps_declared_order_when_mappings_are_independent(
     list_contacts_mapping_first(demo.root)
     edit(demo.root, TEMPLATE, "      account_id: Account.Id\n", "")
 
-    compiled, problems = check_for_run(load_project(demo.root), "acme-crm")
+    compiled, problems = checked_for_run(load_project(demo.root), "acme-crm")
 
     assert problems == []
     assert compiled is not None
@@ -596,8 +612,8 @@ def test_check_for_run_returns_none_and_the_errors_of_an_invalid_integration(
     edit(demo.root, ACME, "  root: data/acme\n", "  root: data/acme\n  host: crm.example\n")
     project = load_project(demo.root)
 
-    compiled, problems = check_for_run(project, "acme-crm")
-    other, other_problems = check_for_run(project, "globex-crm")
+    compiled, problems = checked_for_run(project, "acme-crm")
+    other, other_problems = checked_for_run(project, "globex-crm")
 
     assert compiled is None
     assert summary(problems, demo.root) == [("unknown-key", f"{ACME}:10:3")]
@@ -613,7 +629,7 @@ def test_check_for_run_returns_none_when_the_core_model_is_invalid(demo: DemoPro
         "lead_score: {type: float, min: 0, max: 100, max_length: 3,",
     )
 
-    compiled, problems = check_for_run(load_project(demo.root), "acme-crm")
+    compiled, problems = checked_for_run(load_project(demo.root), "acme-crm")
 
     assert summary(problems, demo.root) == [("constraint-type-mismatch", f"{CUSTOMER}:19:47")]
     assert compiled is None
