@@ -34,7 +34,7 @@ connection:
   root: data/acme
 overrides:
   sync:
-    schedule: "*/5 * * * *"
+    schedule: "*/20 * * * *"
 """
 
 
