@@ -2,7 +2,9 @@
 
 One vocabulary shared by configuration (declared schemas), the mapping language (type checks)
 and the connectors (Arrow schemas), so a type means the same thing in all of them.
-Timestamps are always UTC instants with microsecond precision.
+Timestamps are always UTC instants with microsecond precision. A decimal is exact, with
+``DECIMAL_PRECISION`` digits of which ``DECIMAL_SCALE`` follow the point (money, rates). A
+json value is the JSON text of any value (object, array, string, number, boolean or null).
 """
 
 from __future__ import annotations
@@ -18,17 +20,31 @@ class Kind(StrEnum):
     STRING = "string"
     INTEGER = "integer"
     FLOAT = "float"
+    DECIMAL = "decimal"
     BOOLEAN = "boolean"
     TIMESTAMP = "timestamp"
     DATE = "date"
+    JSON = "json"
     NULL = "null"
     STRUCT = "struct"
     LIST = "list"
 
 
 SCALAR_KINDS = frozenset(
-    {Kind.STRING, Kind.INTEGER, Kind.FLOAT, Kind.BOOLEAN, Kind.TIMESTAMP, Kind.DATE}
+    {
+        Kind.STRING,
+        Kind.INTEGER,
+        Kind.FLOAT,
+        Kind.DECIMAL,
+        Kind.BOOLEAN,
+        Kind.TIMESTAMP,
+        Kind.DATE,
+        Kind.JSON,
+    }
 )
+NUMERIC_KINDS = frozenset({Kind.INTEGER, Kind.FLOAT, Kind.DECIMAL})
+DECIMAL_PRECISION = 38
+DECIMAL_SCALE = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +67,7 @@ class DataType:
 
     @property
     def is_numeric(self) -> bool:
-        return self.kind in (Kind.INTEGER, Kind.FLOAT)
+        return self.kind in NUMERIC_KINDS
 
     def field(self, name: str) -> DataType | None:
         """The type of a named field of a struct, or None when there is no such field."""
@@ -84,23 +100,27 @@ class DataType:
 STRING = DataType(Kind.STRING)
 INTEGER = DataType(Kind.INTEGER)
 FLOAT = DataType(Kind.FLOAT)
+DECIMAL = DataType(Kind.DECIMAL)
 BOOLEAN = DataType(Kind.BOOLEAN)
 TIMESTAMP = DataType(Kind.TIMESTAMP)
 DATE = DataType(Kind.DATE)
+JSON = DataType(Kind.JSON)
 NULL = DataType(Kind.NULL)
 
 _SCALAR_DTYPES: dict[Kind, pl.DataType] = {
     Kind.STRING: pl.String(),
     Kind.INTEGER: pl.Int64(),
     Kind.FLOAT: pl.Float64(),
+    Kind.DECIMAL: pl.Decimal(DECIMAL_PRECISION, DECIMAL_SCALE),
     Kind.BOOLEAN: pl.Boolean(),
     Kind.TIMESTAMP: pl.Datetime("us", "UTC"),
     Kind.DATE: pl.Date(),
+    Kind.JSON: pl.String(),  # the value's JSON text
     Kind.NULL: pl.Null(),
 }
 
 SCALAR_BY_NAME: dict[str, DataType] = {
-    t.kind.value: t for t in (STRING, INTEGER, FLOAT, BOOLEAN, TIMESTAMP, DATE)
+    t.kind.value: t for t in (STRING, INTEGER, FLOAT, DECIMAL, BOOLEAN, TIMESTAMP, DATE, JSON)
 }
 
 
@@ -145,7 +165,9 @@ def common_type(types: list[DataType]) -> DataType | None:
     if all(t == first for t in concrete):
         return first
     if all(t.is_numeric for t in concrete):
-        return FLOAT
+        # integers widen to the other kind; decimal and float together are float (inexact)
+        kinds = {t.kind for t in concrete} - {Kind.INTEGER}
+        return DECIMAL if kinds == {Kind.DECIMAL} else FLOAT
     return None
 
 
@@ -153,4 +175,5 @@ def assignable(source: DataType, target: DataType) -> bool:
     """Whether a value of ``source`` can be stored in a ``target`` field without a conversion."""
     if source == target or source.kind is Kind.NULL:
         return True
-    return source.kind is Kind.INTEGER and target.kind is Kind.FLOAT
+    # an integer fits a float or a decimal exactly; a decimal into a float is a conversion
+    return source.kind is Kind.INTEGER and target.kind in (Kind.FLOAT, Kind.DECIMAL)

@@ -338,7 +338,7 @@ def test_an_unknown_source_type_is_invalid_value_naming_the_stream_field(
     assert diagnostic.code == "invalid-value"
     assert diagnostic.message == (
         "streams.contacts.schema: field 'Email': unknown type 'text'; expected one of string, "
-        "integer, float, boolean, timestamp, date, list[T], a mapping of fields"
+        "integer, float, decimal, boolean, timestamp, date, json, list[T], a mapping of fields"
     )
     assert diagnostic.location == Location(root / TEMPLATE_PATH, 12, 13)
 

@@ -1,0 +1,60 @@
+"""The contract of the diagnostic-code matrix: one broken configuration per code.
+
+Each module under ``tests/unit/validation/diagnostic_cases/`` lists ``CASES``. A case breaks a
+copy of the demo project (without its guardrail policy, so it validates clean) and names the
+one diagnostic ``isthmus validate`` must then report: its code, severity and the place, given
+as the text it points at in the changed file, so the expected line and column cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from isthmus.diagnostics import Severity
+
+
+@dataclass(frozen=True)
+class Case:
+    code: str
+    change: Callable[[Path], None]  # breaks the project at this root, in place
+    file: str  # project-relative file the diagnostic must point into
+    needle: str  # unique text in the changed file the diagnostic points at...
+    offset: int = 0  # ...this many characters into it
+    severity: Severity = Severity.ERROR
+    name: str = ""  # tells apart several cases of one code
+
+    @property
+    def id(self) -> str:
+        return f"{self.code}-{self.name}" if self.name else self.code
+
+
+def replace_in(root: Path, relative: str, old: str, new: str) -> None:
+    """Replace the one occurrence of ``old`` in a project file; fail loudly if not exactly one."""
+    path = root / relative
+    text = path.read_text(encoding="utf-8")
+    count = text.count(old)
+    assert count == 1, f"{relative}: expected one {old!r}, found {count}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def append_to(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def write_file(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def position_of(text: str, needle: str, offset: int = 0) -> tuple[int, int]:
+    """The 1-based line and column of ``needle`` (which must occur once) plus ``offset``."""
+    count = text.count(needle)
+    assert count == 1, f"expected one {needle!r} in the changed file, found {count}"
+    index = text.index(needle) + offset
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
