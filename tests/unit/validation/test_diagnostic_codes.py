@@ -29,7 +29,8 @@ def _all_cases() -> list[Case]:
         spec = importlib.util.spec_from_file_location(
             f"diagnostic_cases_{module_file.stem}", module_file
         )
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         cases.extend(module.CASES)
