@@ -47,7 +47,7 @@ def base_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _reported(root: Path) -> list[tuple[str, Severity, str, int, int]]:
-    found = []
+    found: list[tuple[str, Severity, str, int, int]] = []
     for d in validate_project(load_project(root)):
         if d.severity is Severity.INFO:
             continue
