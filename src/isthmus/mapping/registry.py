@@ -73,6 +73,9 @@ class FunctionSpec:
     doc: str  # one line
     can_fail: bool  # whether a row can fail (yield null plus a RowFailure)
     converts_to: DataType | None = None  # a conversion conversion_hint may propose
+    # A column of run context the call reads instead of a source field (now_utc() reads the
+    # run's start time), which the engine adds to every batch it maps.
+    context_column: str | None = None
 
     @property
     def signature(self) -> str:
