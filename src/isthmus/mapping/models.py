@@ -66,11 +66,79 @@ class DictLiteral:
 
 
 @dataclass(frozen=True, slots=True)
-class BinaryAdd:
+class BinaryOp:
+    """Arithmetic: ``op`` is one of ``+ - * /``; ``op_col`` is where the operator is."""
+
+    op: str
     left: Node
     right: Node
     col: int
     text: str
+    op_col: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp:
+    """A sign on an expression that is not a number constant: ``op`` is ``-`` or ``+``."""
+
+    op: str
+    operand: Node
+    col: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """One comparison (``op`` one of ``== != < <= > >=``); chains are refused by the parser."""
+
+    op: str
+    left: Node
+    right: Node
+    col: int
+    text: str
+    op_col: int
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    """``left and right`` or ``left or right``; ``a and b and c`` nests to the left."""
+
+    op: str
+    left: Node
+    right: Node
+    col: int
+    text: str
+    op_col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Node
+    col: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional:
+    """``body if test else orelse``."""
+
+    body: Node
+    test: Node
+    orelse: Node
+    col: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """``value in container`` (``negated`` for ``not in``); the container is a list."""
+
+    negated: bool
+    value: Node
+    container: Node
+    col: int
+    text: str
+    op_col: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +158,22 @@ class Call:
     text: str
 
 
-Node = FieldRef | Literal | ListLiteral | DictLiteral | BinaryAdd | Call
+Node = (
+    FieldRef
+    | Literal
+    | ListLiteral
+    | DictLiteral
+    | BinaryOp
+    | UnaryOp
+    | Compare
+    | BoolOp
+    | Not
+    | Conditional
+    | Membership
+    | Call
+)
+Operation = BinaryOp | UnaryOp | Compare | BoolOp | Not | Conditional | Membership
+"""The nodes of operators, typed and lowered by :mod:`isthmus.mapping.operators`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +200,17 @@ class Binding:
 
 @dataclass(frozen=True, slots=True)
 class RowFailure:
-    """A call that can fail per row: on rows where ``condition`` holds it yielded null."""
+    """A call or operator that can fail per row: where ``condition`` holds it yielded null."""
 
-    function: str  # e.g. "to_float"
+    function: str  # e.g. "to_float", or an operator: "/"
     argument: str  # source text of the failing argument, e.g. "trim(LeadScore)"
     condition: pl.Expr  # Boolean: true on exactly the rows where this call failed
     value: pl.Expr  # String: the offending input value as text
+    reason: str = ""  # why, for an operator: "division by zero in Amount / Count"
+
+    def describe(self) -> str:
+        """The row's reason as a quarantine shows it."""
+        return self.reason or f"{self.function}() cannot use the value of {self.argument}"
 
 
 @dataclass(frozen=True, slots=True)

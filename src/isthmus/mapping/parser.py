@@ -2,8 +2,10 @@
 keeps the safe subset and names anything else, with where it is.
 
 The subset: field names and attribute chains (``Account.Id``), constants (a leading ``-`` on
-a number included), ``+``, calls of named functions with positional and keyword arguments,
-dict literals of constants (lookup tables) and list literals of constants.
+a number included), the arithmetic ``+ - * /`` and signs, one comparison at a time
+(``== != < <= > >=``), ``and or not``, ``x if c else y``, ``x in [...]`` and ``not in``,
+calls of named functions with positional and keyword arguments, dict literals of constants
+(lookup tables) and list literals of constants.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import ast
 import warnings
 
 from isthmus.diagnostics import Diagnostic, Location
+from isthmus.mapping import operators_syntax as operators
 from isthmus.mapping.errors import ExpressionSyntaxError
 from isthmus.mapping.functions import FUNCTIONS
 from isthmus.mapping.models import (
-    BinaryAdd,
     Call,
+    Conditional,
     Constant,
     DictLiteral,
     Expression,
@@ -43,31 +46,12 @@ _CONSTRUCTS: dict[type[ast.AST], str] = {
     ast.JoinedStr: "an f-string",
     ast.FormattedValue: "an f-string",
     ast.NamedExpr: "an assignment expression (:=)",
-    ast.Compare: "a comparison",
-    ast.BoolOp: "and/or",
-    ast.IfExp: "a conditional expression (x if c else y)",
     ast.Tuple: "a tuple",
     ast.Set: "a set literal",
     ast.Starred: "argument unpacking (*)",
     ast.Await: "await",
     ast.Yield: "yield",
     ast.YieldFrom: "yield from",
-}
-_OPERATORS: dict[type[ast.AST], str] = {
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.MatMult: "@",
-    ast.BitOr: "|",
-    ast.BitAnd: "&",
-    ast.BitXor: "^",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.Not: "not",
-    ast.Invert: "~",
 }
 
 
@@ -147,29 +131,29 @@ class _Builder:
 
     def node(self, node: ast.expr, depth: int) -> Node:
         if depth > MAX_DEPTH:
-            raise ExpressionSyntaxError(
-                f"the expression nests deeper than {MAX_DEPTH} levels",
-                self.col(node),
-                hint="simplify it",
-            )
+            raise self.too_deep(node)
         match node:
             case ast.Name() | ast.Attribute():
                 return self.field_ref(node)
-            case ast.Constant() | ast.UnaryOp():
+            case ast.Constant():
                 return self.literal(node)
-            case ast.BinOp(op=ast.Add()):
-                return BinaryAdd(
-                    self.node(node.left, depth + 1),
-                    self.node(node.right, depth + 1),
+            case ast.UnaryOp():
+                return operators.unary(self, node, depth)
+            case ast.BinOp():
+                return operators.binary(self, node, depth)
+            case ast.Compare():
+                return operators.compare(self, node, depth)
+            case ast.BoolOp() if depth + len(node.values) > MAX_DEPTH:  # each value nests one more
+                raise self.too_deep(node)
+            case ast.BoolOp():
+                return operators.bool_op(self, node, depth)
+            case ast.IfExp():
+                return Conditional(
+                    self.node(node.body, depth + 1),
+                    self.node(node.test, depth + 1),
+                    self.node(node.orelse, depth + 1),
                     self.col(node),
                     self.text(node),
-                )
-            case ast.BinOp():
-                symbol = _OPERATORS.get(type(node.op), type(node.op).__name__)
-                raise ExpressionSyntaxError(
-                    f"the operator '{symbol}' is not supported; only '+' is",
-                    self.operator_col(node),
-                    hint="use a function from the registry instead",
                 )
             case ast.Call():
                 return self.call(node, depth)
@@ -180,22 +164,19 @@ class _Builder:
                 return ListLiteral(items, self.col(node), self.text(node))
         raise self.unsupported(node)
 
-    def operator_col(self, node: ast.BinOp) -> int:
-        """Where the operator is: the first character after the left operand and its brackets."""
-        left = node.left
-        if left.end_lineno != 1 or left.end_col_offset is None:
-            return self.col(node)
-        end = len(self.first_line[: left.end_col_offset].decode("utf-8", "replace"))
-        while end < len(self.body) and self.body[end] in " \t)":
-            end += 1
-        return self.indent + end
+    def too_deep(self, node: ast.expr) -> ExpressionSyntaxError:
+        return ExpressionSyntaxError(
+            f"the expression nests deeper than {MAX_DEPTH} levels",
+            self.col(node),
+            hint="simplify it",
+        )
 
     def unsupported(self, node: ast.expr) -> ExpressionSyntaxError:
         what = _CONSTRUCTS.get(type(node), type(node).__name__)
         return ExpressionSyntaxError(
             f"{what} is not supported in a mapping expression",
             self.col(node),
-            hint="use fields, constants, '+' and registered functions",
+            hint="use fields, constants, operators and registered functions",
         )
 
     def field_ref(self, node: ast.Name | ast.Attribute) -> FieldRef:
@@ -233,26 +214,28 @@ class _Builder:
         while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.USub | ast.UAdd):
             sign = -sign if isinstance(inner.op, ast.USub) else sign
             inner = inner.operand  # a loop, not recursion: "- - - ... 1" can be long
-        if isinstance(inner, ast.UnaryOp):
-            symbol = _OPERATORS.get(type(inner.op), type(inner.op).__name__)
+        if not isinstance(inner, ast.Constant):
             raise ExpressionSyntaxError(
-                f"the operator '{symbol}' is not supported",
-                self.col(inner),
-                hint="use a function from the registry",
+                f"{self.text(node)!r} is not a constant",
+                self.col(node),
+                hint="lookup tables and lists hold constants only",
             )
-        value = self.constant_of(inner) if isinstance(inner, ast.Constant) else None
+        value = self.constant_of(inner)
         if inner is not node and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ExpressionSyntaxError(
-                "a sign is only allowed on a number constant",
+                "a sign is only allowed on a number constant here",
                 self.col(node),
-                hint="there is no negation of a field",
+                hint="lookup tables and lists hold constants only",
             )
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = self.checked_number(-value if sign < 0 else value, node)
         return Literal(value, self.col(node), self.text(node))
 
     def constant(self, node: ast.expr, what: str) -> Literal:
-        if not isinstance(node, ast.Constant | ast.UnaryOp):
+        inner = node
+        while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.USub | ast.UAdd):
+            inner = inner.operand
+        if not isinstance(inner, ast.Constant) or not isinstance(node, ast.Constant | ast.UnaryOp):
             raise ExpressionSyntaxError(
                 f"{what} must be a constant, not {self.text(node)!r}",
                 self.col(node),

@@ -15,7 +15,6 @@ from isthmus.mapping.binding import Slot, match, read_constants
 from isthmus.mapping.errors import ArgumentError
 from isthmus.mapping.functions import conversion_hint, get_function, similar_functions
 from isthmus.mapping.models import (
-    BinaryAdd,
     Binding,
     Call,
     DictLiteral,
@@ -23,9 +22,11 @@ from isthmus.mapping.models import (
     ListLiteral,
     Literal,
     Node,
+    Operation,
     Typed,
     constant_type,
 )
+from isthmus.mapping.operators import operands_of, type_operation
 from isthmus.mapping.parser import SYNTAX, located
 from isthmus.mapping.registry import TYPE_MISMATCH, FunctionSpec, ParamKind
 from isthmus.types import STRING, DataType, Kind, common_type, list_of
@@ -71,10 +72,10 @@ class _Checker:
                     hint="write lookup(Field, {'key': 'value'})",
                 )
                 return None
-            case BinaryAdd():
-                return self.add(node)
             case Call():
                 return self.call(node)
+            case _:  # the operators
+                return self.operation(node)
 
     def field(self, node: FieldRef) -> Typed | None:
         head = node.path[0]
@@ -130,26 +131,17 @@ class _Checker:
             return None
         return Typed(node, list_of(item))
 
-    def add(self, node: BinaryAdd) -> Typed | None:
-        left, right = self.expr(node.left), self.expr(node.right)
-        if left is None or right is None:
+    def operation(self, node: Operation) -> Typed | None:
+        typed = [self.expr(operand) for operand in operands_of(node)]
+        operands = tuple(t for t in typed if t is not None)
+        if len(operands) < len(typed):
             return None
-        kinds = {left.type.kind, right.type.kind} - {Kind.NULL}
-        if kinds <= {Kind.INTEGER, Kind.FLOAT}:
-            result = common_type([left.type, right.type])
-        else:
-            result = STRING if kinds == {Kind.STRING} else None
-        if result is None:
-            self.report(
-                TYPE_MISMATCH,
-                f"'+' cannot add {left.type} {node.left.text} and "
-                f"{right.type} {node.right.text}: it adds two numbers or joins two "
-                "strings",
-                node.col,
-                hint=_add_hint(left, right),
-            )
+        result = type_operation(node, operands)
+        if isinstance(result, list):
+            for problem in result:
+                self.report(problem.code, problem.message, problem.col, problem.hint)
             return None
-        return Typed(node, result, (left, right))
+        return Typed(node, result, operands)
 
     def call(self, node: Call) -> Typed | None:
         spec = get_function(node.name)
@@ -208,18 +200,6 @@ def _argument_hint(text: str, found: DataType, accepts: tuple[DataType, ...]) ->
         if hint is not None:
             return f"convert it: {hint}"
     return None
-
-
-def _add_hint(left: Typed, right: Typed) -> str | None:
-    texts = {left.type.kind: left.node.text, right.type.kind: right.node.text}
-    numeric = next((t for t in (left.type, right.type) if t.is_numeric), None)
-    if Kind.STRING in texts and numeric is not None:
-        number = conversion_hint(texts[Kind.STRING], STRING, numeric)
-        return (
-            f"to join as text write concat({left.node.text}, {right.node.text}); "
-            f"to add numbers convert the text: {number}"
-        )
-    return "convert one side with a to_... function so both are numbers or both strings"
 
 
 def _names(fields: Mapping[str, object]) -> str:
