@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import polars as pl
 
@@ -61,6 +62,7 @@ class StreamContext:
     observer: RunObserver
     check: Callable[[], None]  # raises when the run must stop (cancel, timeout, lease)
     profile: Profile
+    started_at: datetime  # the run's start time, which now_utc() gives
     drift_policy: str = "warn"
 
 
@@ -162,7 +164,7 @@ def _mapped(
     batch = resolved(item)
     text = pl.from_arrow(batch.records)
     assert isinstance(text, pl.DataFrame)
-    frame = rows.evaluate(text)
+    frame = rows.evaluate(text, now=context.started_at)
     if rows.mapping.references:
         return MappedBatch(batch, text.height, None, frame, text)
     checked = _checked(batch, text, frame, rows, plan, transaction, context)

@@ -211,6 +211,7 @@ class _Run:
 
     def execute(self, urls: DatabaseUrls, note: str | None) -> RunReport:
         resolved = self.compiled.resolved
+        self.started_at = self.clock.now()  # what now_utc() gives in every batch of the run
         self.run_id = self.store.create_run(
             integration=resolved.name,
             tenant=resolved.tenant,
@@ -219,7 +220,7 @@ class _Run:
             config_hash=resolved.config_hash,
             trigger=self.settings.trigger,
             owner=owner_name(),
-            started_at=self.clock.now(),
+            started_at=self.started_at,
             note=note,
         )
         failpoint("run-created")
@@ -310,6 +311,7 @@ class _Run:
             profile=self.profile,
             observer=self.settings.observer,
             batch_size=self.settings.batch_size or self.sync.batch_size,
+            started_at=self.started_at,
             full=self.settings.full,
         )
         try:
@@ -454,6 +456,7 @@ class _Run:
             observer=self.settings.observer,
             check=self.guard.check,
             profile=self.profile,
+            started_at=self.started_at,
             drift_policy=self.sync.schema_drift,
         )
 

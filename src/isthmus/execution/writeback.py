@@ -16,6 +16,7 @@ and the next one starts from the same checkpoint.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ import polars as pl
 import pyarrow as pa
 
 from isthmus.connectors.errors import DestinationError
+from isthmus.connectors.jsonbody import JSON_FIELD, DecimalText, JsonText
 from isthmus.connectors.writeback import (
     FinishingSink,
     Outgoing,
@@ -47,7 +49,7 @@ from isthmus.execution.writeback_records import (
 )
 from isthmus.store import QuarantineEntry, StateStore
 from isthmus.store.deliveries import DeliveryRecord
-from isthmus.types import Kind
+from isthmus.types import DECIMAL_PRECISION, DECIMAL_SCALE, Kind
 from isthmus.validation.models import CompiledIntegration
 from isthmus.validation.rows import CHECK
 from isthmus.validation.writeback import CompiledWriteBack
@@ -57,11 +59,15 @@ BODY_TYPES: dict[Kind, pa.DataType] = {
     Kind.STRING: pa.string(),
     Kind.INTEGER: pa.int64(),
     Kind.FLOAT: pa.float64(),
+    Kind.DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
     Kind.BOOLEAN: pa.bool_(),
     Kind.TIMESTAMP: pa.string(),
     Kind.DATE: pa.string(),
+    Kind.JSON: pa.string(),  # the value's JSON text; its field is marked JSON_FIELD
     Kind.NULL: pa.string(),
 }
+# Body values that travel as marked text (see connectors.jsonbody).
+MARKED_TEXT: dict[Kind, Callable[[str], str]] = {Kind.DECIMAL: DecimalText, Kind.JSON: JsonText}
 
 
 @dataclass
@@ -95,6 +101,7 @@ class WriteBackContext:
     profile: Profile
     observer: RunObserver
     batch_size: int
+    started_at: dt.datetime  # the run's start time, which now_utc() gives
     full: bool = False  # send every row, whatever the checkpoint says
 
 
@@ -124,7 +131,16 @@ def open_sink(
 
 def body_schema(target: CompiledWriteBack) -> pa.Schema:
     """The Arrow schema of the bodies ``_outgoing`` makes for ``target``."""
-    return pa.schema([(name, BODY_TYPES[c.type.kind]) for name, c in target.fields.items()])
+    return pa.schema(
+        [
+            pa.field(
+                name,
+                BODY_TYPES[c.type.kind],
+                metadata=JSON_FIELD if c.type.kind is Kind.JSON else None,
+            )
+            for name, c in target.fields.items()
+        ]
+    )
 
 
 @dataclass
@@ -177,13 +193,13 @@ def send_target(
         frame = pl.from_arrow(rows)
         assert isinstance(frame, pl.DataFrame)
         with context.profile.stage("map and check"):
-            mapped = target.evaluate(frame)
+            mapped = target.evaluate(frame, now=context.started_at)
         with context.profile.stage("deliver"):
             _send_batch(target, frame, mapped, sink, context, pending, position, facts)
         position += frame.height
         if incremental:
             last = frame.row(frame.height - 1, named=True)
-            pending.checkpoint = {"after": [jsonable(last[name]) for name in order]}
+            pending.checkpoint = {"after": [_checkpoint_value(last[name]) for name in order]}
         if not finishing:  # each record is delivered for good: record it now
             pending.record(target, context, sent)
             pending = _Pending()
@@ -279,7 +295,7 @@ def _outgoing(
 ) -> tuple[list[Outgoing], list[str]]:
     """The requests' records, and each one's core key as text."""
     fields = list(target.fields)
-    bodies = _json_ready(good.select(fields), target).to_dicts()
+    bodies = _marked(_json_ready(good.select(fields), target).to_dicts(), target)
     keys = good.select(f"__key_{k}" for k in target.key).rows()
     outgoing = []
     for index, (body, key) in enumerate(zip(bodies, keys, strict=True)):
@@ -291,8 +307,23 @@ def _outgoing(
     return outgoing, ["/".join(str(part) for part in key) for key in keys]
 
 
+def _marked(bodies: list[dict[str, Any]], target: CompiledWriteBack) -> list[dict[str, Any]]:
+    """Decimals' digits and json values' text marked, so a JSON body writes them exactly."""
+    marks = [
+        (name, MARKED_TEXT[c.type.kind])
+        for name, c in target.fields.items()
+        if c.type.kind in MARKED_TEXT
+    ]
+    for body in bodies if marks else ():
+        for name, mark in marks:
+            if body[name] is not None:
+                body[name] = mark(body[name])
+    return bodies
+
+
 def _json_ready(frame: pl.DataFrame, target: CompiledWriteBack) -> pl.DataFrame:
-    """Timestamps as ISO 8601 UTC text and dates as YYYY-MM-DD, as JSON carries them."""
+    """Timestamps as ISO 8601 UTC text and dates as YYYY-MM-DD, as JSON carries them; a
+    decimal as its exact digits without trailing zeros ('12.5', '-0.000000001', '10')."""
     converted = []
     for name, compiled in target.fields.items():
         kind = compiled.type.kind
@@ -302,6 +333,10 @@ def _json_ready(frame: pl.DataFrame, target: CompiledWriteBack) -> pl.DataFrame:
             )
         elif kind is Kind.DATE:
             converted.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif kind is Kind.DECIMAL:
+            # Polars writes every decimal with its nine places: cut the zeros, then the point.
+            digits = pl.col(name).cast(pl.String).str.strip_chars_end("0")
+            converted.append(digits.str.strip_suffix("."))
     return frame.with_columns(converted) if converted else frame
 
 
@@ -319,6 +354,12 @@ def _idempotency_key(
     return hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
+def _checkpoint_value(value: Any) -> Any:
+    """A value of a checkpoint's row as JSON keeps it: a decimal as its digits (a float would
+    round it), which _typed_after reads back."""
+    return str(value) if isinstance(value, decimal.Decimal) else jsonable(value)
+
+
 def _typed_after(
     saved: dict[str, Any] | None, target: CompiledWriteBack, order: tuple[str, ...]
 ) -> tuple[Any, ...] | None:
@@ -332,6 +373,8 @@ def _typed_after(
             values.append(dt.datetime.fromisoformat(text))
         elif text is not None and kind is Kind.DATE:
             values.append(dt.date.fromisoformat(text))
+        elif text is not None and kind is Kind.DECIMAL:
+            values.append(decimal.Decimal(text))
         else:
             values.append(text)
     return tuple(values)

@@ -26,8 +26,11 @@ from isthmus.mapping.registry import (
 )
 from isthmus.types import (
     BOOLEAN,
+    DATE,
+    DECIMAL,
     FLOAT,
     INTEGER,
+    JSON,
     STRING,
     TIMESTAMP,
     DataType,
@@ -77,7 +80,10 @@ def _timestamp_result(binding: Binding) -> DataType:
 
 
 _TEXT = (STRING,)
-_SCALAR_TEXT = (STRING, INTEGER, FLOAT, BOOLEAN)
+_SCALAR_TEXT = (STRING, INTEGER, FLOAT, DECIMAL, BOOLEAN, DATE, TIMESTAMP, JSON)
+# Parts concat() writes as to_string() does; a date, timestamp or json goes through
+# to_string() first, so the expression shows which text form it gets.
+_CONCAT_PARTS = (STRING, INTEGER, FLOAT, DECIMAL, BOOLEAN)
 
 
 def _simple(
@@ -113,26 +119,27 @@ _simple(
     _SCALAR_TEXT,
     STRING,
     lowering.to_string,
-    "The value as text: 42, 1.5, true.",
+    "The value as text: 42, 1.5, true; a decimal without trailing zeros, a date as "
+    "YYYY-MM-DD, a timestamp as ISO-8601 in UTC ('2024-05-01T12:00:00Z'), json as its text.",
     converts=True,
 )
 _simple(
     "to_int",
-    (STRING, INTEGER, FLOAT, BOOLEAN),
+    (STRING, INTEGER, FLOAT, DECIMAL, BOOLEAN),
     INTEGER,
     lowering.to_int,
-    "An integer from text like '42' or '-7', an integral float, or a boolean as 0/1; "
-    "fails on anything else.",
+    "An integer from text like '42' or '-7', an integral float or decimal, or a boolean as "
+    "0/1; fails on anything else.",
     can_fail=True,
     converts=True,
 )
 _simple(
     "to_float",
-    (STRING, INTEGER, FLOAT),
+    (STRING, INTEGER, FLOAT, DECIMAL),
     FLOAT,
     lowering.to_float,
-    "A finite float from text like '1.5' or '-2e3', or from a number; fails on anything "
-    "else ('nan', 'inf', '1,5').",
+    "A finite float from text like '1.5' or '-2e3', or from a number (a decimal to the "
+    "nearest float); fails on other text ('nan', 'inf', '1,5').",
     can_fail=True,
     converts=True,
 )
@@ -150,12 +157,13 @@ _simple(
 register(
     FunctionSpec(
         "concat",
-        (Parameter("values", ParamKind.VALUE, _SCALAR_TEXT, "the parts", variadic=True),),
+        (Parameter("values", ParamKind.VALUE, _CONCAT_PARTS, "the parts", variadic=True),),
         "string",
         _returns(STRING),
         lowering.concat,
         "The arguments as text, joined; a null argument counts as empty text.",
         can_fail=False,
+        null_tolerant=True,
     )
 )
 register(
@@ -167,6 +175,7 @@ register(
         lowering.coalesce,
         "The first argument that is not null.",
         can_fail=False,
+        null_tolerant=True,
     )
 )
 register(
@@ -318,4 +327,14 @@ register(
         "The table's value for the input's key; without a default, a value not in the table fails.",
         can_fail=True,
     )
+)
+
+# The rest of the library registers itself on import, one module per area; after the
+# registrations above, so the registry lists the original functions first.
+from isthmus.mapping import (  # noqa: E402, F401
+    functions_json,
+    functions_numbers,
+    functions_text,
+    functions_time,
+    functions_values,
 )

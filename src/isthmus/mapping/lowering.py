@@ -7,10 +7,12 @@ and says where in ``failed``; null input is never a failure.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
 from isthmus.mapping.models import CallInput, Lowered, constant_type
-from isthmus.types import NULL, DataType, Kind, common_type
+from isthmus.types import DECIMAL, NULL, DataType, Kind, common_type
 
 # Unicode White_Space, spelled out so trimming means the same everywhere (Python's str.strip
 # also strips the \x1c-\x1f separators; Polars' default does not).
@@ -24,6 +26,11 @@ BOOLEAN_WORDS = dict.fromkeys(("true", "t", "yes", "y", "1"), True) | dict.fromk
     ("false", "f", "no", "n", "0"), False
 )
 _TWO_TO_63 = 2.0**63
+_TWO_TO_63_EXACT = Decimal(2**63)
+
+
+def decimal_literal(number: Decimal) -> pl.Expr:
+    return pl.lit(number, dtype=DECIMAL.to_polars())
 
 
 def failing(value: pl.Expr, result: pl.Expr) -> Lowered:
@@ -49,12 +56,32 @@ def trim(call: CallInput) -> Lowered:
     return Lowered(trimmed(call.values[0].cast(pl.String)))
 
 
+def text_of(value: pl.Expr, data_type: DataType) -> pl.Expr:
+    """A value as the text to_string() gives: a decimal without trailing zeros ('1.5', '2'),
+    a date as YYYY-MM-DD, a timestamp as ISO-8601 in UTC with 'Z' and its microseconds only
+    when it has some, a json value as its JSON text."""
+    kind = data_type.kind
+    if kind is Kind.DECIMAL:
+        return value.cast(pl.String).str.replace(r"\.?0+$", "")  # always 9 places: 1.500000000
+    if kind is Kind.TIMESTAMP:
+        whole = value.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (
+            pl.when(value.dt.microsecond() == 0)
+            .then(whole)
+            .otherwise(value.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        )
+    return value.cast(pl.String)  # a date casts to YYYY-MM-DD; json is its text already
+
+
 def to_string(call: CallInput) -> Lowered:
-    return Lowered(call.values[0].cast(pl.String))
+    return Lowered(text_of(call.values[0], call.types[0]))
 
 
 def concat(call: CallInput) -> Lowered:
-    parts = [value.cast(pl.String).fill_null("") for value in call.values]
+    parts = [
+        text_of(value, data_type).fill_null("")
+        for value, data_type in zip(call.values, call.types, strict=True)
+    ]
     return Lowered(pl.concat_str(parts))
 
 
@@ -73,6 +100,10 @@ def to_int(call: CallInput) -> Lowered:
         integral = value.is_finite() & (value.floor() == value)
         in_range = (value >= -_TWO_TO_63) & (value < _TWO_TO_63)
         return failing(value, pl.when(integral & in_range).then(value.cast(pl.Int64)))
+    if kind is Kind.DECIMAL:  # a fraction fails; so does a value past the integers' range
+        # (the range first: Polars' floor overflows near the decimals' own limit)
+        fits = pl.when(value.abs() < decimal_literal(_TWO_TO_63_EXACT)).then(value)
+        return failing(value, pl.when(fits.floor() == fits).then(fits.cast(pl.Int64)))
     return Lowered(value.cast(pl.Int64))  # integer, boolean (0/1) or null
 
 
@@ -83,7 +114,7 @@ def to_float(call: CallInput) -> Lowered:
         parsed = text.cast(pl.Float64, strict=False)
         valid = text.str.contains(FLOAT_TEXT) & parsed.is_finite()  # "1e999" parses to inf
         return failing(value, pl.when(valid).then(parsed))
-    return Lowered(value.cast(pl.Float64))
+    return Lowered(value.cast(pl.Float64))  # a decimal to the nearest float
 
 
 def to_bool(call: CallInput) -> Lowered:

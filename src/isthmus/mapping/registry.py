@@ -16,6 +16,11 @@ from isthmus.types import DataType, Kind, assignable
 
 BAD_ARGUMENTS = "bad-arguments"
 TYPE_MISMATCH = "type-mismatch"
+# The column of run context holding the run's start time (UTC, microseconds), which
+# now_utc() reads: the engine adds it to every batch it maps.
+NOW_COLUMN = "__isthmus_now"
+# What a parameter taking a list of any scalar items accepts (join, length, first, last).
+ANY_LIST = DataType(Kind.LIST)
 
 
 class ParamKind(StrEnum):
@@ -42,7 +47,7 @@ class Parameter:
     def takes(self, found: DataType) -> bool:
         if not self.accepts:
             return found.is_scalar or found.kind is Kind.NULL
-        return any(assignable(found, wanted) for wanted in self.accepts)
+        return any(_fits(found, wanted) for wanted in self.accepts)
 
     def describe(self) -> str:
         if self.kind is ParamKind.TABLE:
@@ -52,11 +57,27 @@ class Parameter:
         nullable = (
             " or None" if self.constant and not self.required and self.default is None else ""
         )
-        return " or ".join(str(t) for t in self.accepts) + nullable
+        return " or ".join(type_name(t) for t in self.accepts) + nullable
 
     def __str__(self) -> str:
         text = f"{'*' if self.variadic else ''}{self.name}: {self.describe()}"
         return text if self.required else f"{text} = {self.default!r}"
+
+
+def type_name(data_type: DataType) -> str:
+    """How signatures and messages write a type: ``list[T]`` for a list of any scalar."""
+    return "list[T]" if data_type == ANY_LIST else str(data_type)
+
+
+def _fits(found: DataType, wanted: DataType) -> bool:
+    if wanted == ANY_LIST:
+        item = found.item
+        return found.kind is Kind.NULL or (
+            found.kind is Kind.LIST
+            and item is not None
+            and (item.is_scalar or item.kind is Kind.NULL)
+        )
+    return assignable(found, wanted)
 
 
 ResultRule = Callable[[Binding], DataType]  # raises ArgumentError for a call it cannot type
@@ -76,6 +97,9 @@ class FunctionSpec:
     # A column of run context the call reads instead of a source field (now_utc() reads the
     # run's start time), which the engine adds to every batch it maps.
     context_column: str | None = None
+    # Whether a null argument is read rather than making the result null, as in SQL: concat
+    # reads it as empty text, coalesce and default skip it, is_null answers it.
+    null_tolerant: bool = False
 
     @property
     def signature(self) -> str:
@@ -120,3 +144,33 @@ def conversion_hint(text: str, found: DataType, wanted: DataType) -> str | None:
     ]
     candidates.sort(key=lambda spec: spec.converts_to != wanted)  # an exact result first
     return f"{candidates[0].name}({text})" if candidates else None
+
+
+# Shorthands the function modules register with.
+
+
+def returns(result: DataType) -> ResultRule:
+    """A result rule for a function whose result type does not depend on its arguments."""
+    return lambda _binding: result
+
+
+def value(*accepts: DataType, name: str = "value", doc: str = "the input") -> Parameter:
+    """A value argument, passed by position."""
+    return Parameter(name, ParamKind.VALUE, accepts, doc)
+
+
+def option(
+    name: str,
+    accepts: tuple[DataType, ...],
+    doc: str,
+    default: Constant = None,
+    *,
+    required: bool = False,
+) -> Parameter:
+    """A constant argument, by position or keyword; optional unless ``required``."""
+    return Parameter(name, ParamKind.OPTION, accepts, doc, required=required, default=default)
+
+
+def first_type(binding: Binding) -> DataType:
+    """The result rule of a function whose result has its first argument's type."""
+    return binding.values[0].type

@@ -109,26 +109,26 @@ def _localized(naive: pl.Expr, tz: str) -> pl.Expr:
     return local.dt.convert_time_zone("UTC")
 
 
-def check_format(fmt: str, node: Node) -> None:
-    """Refuse a format with a directive chrono does not read."""
+def check_format(fmt: str, node: Node, function: str = "parse_timestamp") -> None:
+    """Refuse a format with a directive chrono does not read (or write)."""
     rest = _DIRECTIVE.sub("", fmt)
     if "%" in rest:
         at = rest.index("%")
         raise ArgumentError(
             "bad-arguments",
-            f"parse_timestamp() argument 'fmt' has an unknown directive near {rest[at : at + 3]!r}",
+            f"{function}() argument 'fmt' has an unknown directive near {rest[at : at + 3]!r}",
             node,
             hint="use strftime directives such as %Y-%m-%d %H:%M:%S, %z for an offset",
         )
 
 
-def check_zone(tz: str, node: Node) -> None:
+def check_zone(tz: str, node: Node, function: str = "parse_timestamp") -> None:
     """Refuse a zone that is not an IANA name, before anything runs."""
     if tz not in _zones() or not _polars_knows(tz):
         close = difflib.get_close_matches(tz, sorted(_zones()), n=3)
         raise ArgumentError(
             "bad-arguments",
-            f"parse_timestamp() argument 'tz' is {tz!r}, which is not an IANA time zone name",
+            f"{function}() argument 'tz' is {tz!r}, which is not an IANA time zone name",
             node,
             hint=f"did you mean {' or '.join(close)}?"
             if close

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import polars as pl
 
 from isthmus.mapping import CompiledExpression, RowFailure
-from isthmus.types import DataType, Kind
+from isthmus.mapping.registry import NOW_COLUMN
+from isthmus.types import TIMESTAMP, DataType, Kind
 from isthmus.validation.constraints import Check, field_checks
 from isthmus.validation.conversions import leaf_paths
 from isthmus.validation.models import CompiledMapping, Reference
@@ -101,7 +103,7 @@ class RowPlan:
                         Check(
                             failure.function,
                             target,
-                            f"{failure.function}() cannot use the value of {failure.argument}",
+                            failure.describe(),
                             failure.condition,
                             failure.value,
                         )
@@ -122,8 +124,10 @@ class RowPlan:
                         exprs.extend(self._flag(check))
         return exprs
 
-    def evaluate(self, text: pl.DataFrame) -> pl.DataFrame:
-        """The batch mapped, with the index of the first failed check per row (or null)."""
+    def evaluate(self, text: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+        """The batch mapped, with the index of the first failed check per row (or null).
+
+        ``now`` is the run's start time, which now_utc() gives for every row."""
         count = self._flagged
         first = (
             pl.coalesce(
@@ -142,7 +146,7 @@ class RowPlan:
         frame = text.lazy()
         for level in self._conversion_steps:  # fallible calls, each computed once
             frame = frame.with_columns(level)
-        frame = frame.select(self._typed)
+        frame = frame.select(self._typed).with_columns(run_context(now))
         for level in self._field_steps:
             frame = frame.with_columns(level)
         return (
@@ -162,6 +166,13 @@ class RowPlan:
             )
         )
         return len(self.reasons) - 1
+
+
+def run_context(now: datetime) -> list[pl.Expr]:
+    """The columns of run context that mapping functions read (registry.context_column)."""
+    if now.tzinfo is None:
+        raise ValueError("the run's start time must be timezone-aware")
+    return [pl.lit(now.astimezone(UTC), dtype=TIMESTAMP.to_polars()).alias(NOW_COLUMN)]
 
 
 def reject_missing_references(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import polars as pl
@@ -24,7 +25,14 @@ from isthmus.connectors.registry import WRITEBACK, WriteBackConnector
 from isthmus.diagnostics import BROKEN_DEPENDENCY, Diagnostic
 from isthmus.mapping import CompiledExpression, compile_expression
 from isthmus.types import SCALAR_KINDS, DataType, Kind
-from isthmus.validation.rows import CHECK, VALUE, expression_failures, expression_value, step_levels
+from isthmus.validation.rows import (
+    CHECK,
+    VALUE,
+    expression_failures,
+    expression_value,
+    run_context,
+    step_levels,
+)
 from isthmus.validation.tables import table_spec
 
 SENDABLE = SCALAR_KINDS | {Kind.NULL}
@@ -62,9 +70,10 @@ class CompiledWriteBack:
     def key(self) -> list[str]:
         return self.table.row_key
 
-    def evaluate(self, rows: pl.DataFrame) -> pl.DataFrame:
+    def evaluate(self, rows: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
         """The external records of ``rows``, each with the index of the first call that
-        failed on it (or null) and that call's input value, plus the row's key columns."""
+        failed on it (or null) and that call's input value, plus the row's key columns.
+        ``now`` is the run's start time, which now_utc() gives."""
         failures = [(f, c) for c in self.fields.values() for f in expression_failures(c)]
         first = (
             pl.coalesce(
@@ -81,7 +90,7 @@ class CompiledWriteBack:
             if failures
             else pl.lit(None, pl.String)
         )
-        frame = rows.lazy()
+        frame = rows.lazy().with_columns(run_context(now))
         for level in step_levels(self.fields.values()):
             frame = frame.with_columns(level)
         keys = [pl.col(k).alias(f"__key_{k}") for k in self.key]
@@ -95,7 +104,7 @@ class CompiledWriteBack:
     def failed_calls(self) -> list[FailedCall]:
         """What each failure index of :meth:`evaluate` means."""
         return [
-            FailedCall(f.function, name, f"{f.function}() cannot use the value of {f.argument}")
+            FailedCall(f.function, name, f.describe())
             for name, c in self.fields.items()
             for f in expression_failures(c)
         ]

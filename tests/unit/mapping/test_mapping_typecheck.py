@@ -18,8 +18,10 @@ from isthmus.mapping import (
 from isthmus.types import (
     BOOLEAN,
     DATE,
+    DECIMAL,
     FLOAT,
     INTEGER,
+    JSON,
     NULL,
     STRING,
     TIMESTAMP,
@@ -273,8 +275,10 @@ def test_a_multi_line_expression_reports_at_its_start():
         (INTEGER, BOOLEAN, "to_bool(LeadScore)"),
         (BOOLEAN, INTEGER, "to_int(LeadScore)"),
         (FLOAT, STRING, "to_string(LeadScore)"),
-        (STRING, DATE, None),
-        (TIMESTAMP, STRING, None),
+        (STRING, DATE, "to_date(LeadScore)"),
+        (TIMESTAMP, STRING, "to_string(LeadScore)"),
+        (STRING, DECIMAL, "to_decimal(LeadScore)"),
+        (JSON, STRING, "to_string(LeadScore)"),
         (FLOAT, BOOLEAN, None),
         (INTEGER, FLOAT, None),
         (STRING, STRING, None),
@@ -293,17 +297,12 @@ def test_conversion_hint_wraps_any_expression_text():
 
 def test_the_registry_lists_every_function_with_a_signature_a_doc_and_a_failure_flag():
     assert set(FUNCTIONS) == {
-        "lower",
-        "upper",
-        "trim",
-        "concat",
-        "coalesce",
-        "to_string",
-        "to_int",
-        "to_float",
-        "to_bool",
-        "parse_timestamp",
-        "lookup",
+        *("lower", "upper", "trim", "concat", "coalesce", "default", "nullif", "is_null"),
+        *("to_string", "to_int", "to_float", "to_decimal", "to_bool", "to_date"),
+        *("parse_timestamp", "parse_date", "format_timestamp", "now_utc", "lookup"),
+        *("regex_match", "regex_extract", "regex_replace", "split", "join", "length"),
+        *("substring", "hash", "mask", "round", "abs", "json_get", "parse_json"),
+        *("first", "last"),
     }
     for name, spec in FUNCTIONS.items():
         assert spec.name == name
@@ -311,7 +310,10 @@ def test_the_registry_lists_every_function_with_a_signature_a_doc_and_a_failure_
         assert spec.doc
         assert get_function(name) is spec
     failing = {name for name, spec in FUNCTIONS.items() if spec.can_fail}
-    assert failing == {"to_int", "to_float", "to_bool", "parse_timestamp", "lookup"}
+    assert failing == {
+        *("to_int", "to_float", "to_decimal", "to_bool", "to_date", "parse_timestamp"),
+        *("parse_date", "parse_json", "json_get", "lookup", "round", "abs"),
+    }
 
 
 def test_a_signature_shows_parameters_types_and_defaults():

@@ -7,6 +7,7 @@ are Polars frames of text, as sources deliver them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -74,6 +75,7 @@ GOOD = {
 }
 
 Verdict = tuple[str, str | None, str | None] | None
+NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)  # the run's start time
 
 
 def people_mapping(root: Path) -> CompiledMapping:
@@ -110,7 +112,7 @@ def verdicts(plan: RowPlan, out: pl.DataFrame) -> list[Verdict]:
 
 
 def judge(plan: RowPlan, *changes: dict[str, str | None]) -> list[Verdict]:
-    return verdicts(plan, plan.evaluate(batch(*changes)))
+    return verdicts(plan, plan.evaluate(batch(*changes), now=NOW))
 
 
 # --- rows that fit --------------------------------------------------------------------------
@@ -122,7 +124,7 @@ def test_unmodified_tiny_people_rows_that_fit_have_a_null_check(tiny: Path) -> N
         {"id": ["p1", "p2"], "name": [" Ann ", "Bob"], "age": ["31", None], "team": ["t1", None]}
     )
 
-    out = plan.evaluate(text)
+    out = plan.evaluate(text, now=NOW)
 
     assert out[CHECK].to_list() == [None, None]
     assert out[VALUE].to_list() == [None, None]
@@ -131,7 +133,7 @@ def test_unmodified_tiny_people_rows_that_fit_have_a_null_check(tiny: Path) -> N
 
 
 def test_good_row_has_a_null_check_and_its_mapped_values(plan: RowPlan) -> None:
-    out = plan.evaluate(batch({}))
+    out = plan.evaluate(batch({}), now=NOW)
 
     assert out.columns == [ROW, RECORD_ID, *plan.mapping.entity.fields, CHECK, VALUE]
     row = out.row(0, named=True)
@@ -145,7 +147,7 @@ def test_good_row_has_a_null_check_and_its_mapped_values(plan: RowPlan) -> None:
 
 
 def test_fields_the_mapping_does_not_fill_come_out_null_with_their_type(plan: RowPlan) -> None:
-    out = plan.evaluate(batch({}, {"id": "p2"}))
+    out = plan.evaluate(batch({}, {"id": "p2"}), now=NOW)
 
     assert "nickname" not in plan.mapping.fields
     assert out["nickname"].to_list() == [None, None]
@@ -224,7 +226,7 @@ def test_each_reason_message_names_the_rule_without_the_value(plan: RowPlan) -> 
 def test_declared_integer_source_field_that_does_not_convert_is_rejected_with_rule_type(
     plan: RowPlan,
 ) -> None:
-    out = plan.evaluate(batch({"rank": "abc"}, {"rank": "7"}))
+    out = plan.evaluate(batch({"rank": "abc"}, {"rank": "7"}), now=NOW)
 
     assert verdicts(plan, out) == [("type", "rank", "abc"), None]
     assert out["rank"].to_list() == [None, 7]
@@ -233,7 +235,7 @@ def test_declared_integer_source_field_that_does_not_convert_is_rejected_with_ru
 def test_mapping_function_failure_is_rejected_with_the_function_name_as_rule(
     plan: RowPlan,
 ) -> None:
-    out = plan.evaluate(batch({"age": "old"}, {"age": "40"}))
+    out = plan.evaluate(batch({"age": "old"}, {"age": "40"}), now=NOW)
 
     assert verdicts(plan, out) == [("to_int", "age", "old"), None]
     assert out["age"].to_list() == [None, 40]
@@ -285,7 +287,8 @@ def test_missing_reference_marks_only_unrejected_rows_with_a_missing_value(
             {"team": "t9"},
             {"team": None},
             {"team": "t9", "name": ""},
-        )
+        ),
+        now=NOW,
     )
 
     marked = reject_missing_references(
@@ -318,4 +321,7 @@ def test_null_primary_key_value_is_rejected_even_when_the_field_is_not_marked_re
         schema=dict.fromkeys(["id", "name", "age", "team"], pl.String),
     )
 
-    assert verdicts(plan, plan.evaluate(text_batch)) == [("required", "person_id", None), None]
+    assert verdicts(plan, plan.evaluate(text_batch, now=NOW)) == [
+        ("required", "person_id", None),
+        None,
+    ]
