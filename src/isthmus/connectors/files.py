@@ -39,6 +39,7 @@ from isthmus.connectors.jsonlines import (
     observed_fields,
     parse_jsonl_bytes,
 )
+from isthmus.connectors.jsontext import JsonPath, json_paths
 from isthmus.connectors.parquetfiles import read_parquet_batches
 from isthmus.connectors.paths import FileRoot, FoundFile, check_protocol
 from isthmus.types import DataType
@@ -219,14 +220,23 @@ def _read_jsonl(
     dtype = pl.Struct({name: t.to_text_polars() for name, t in fields.items()})
     first_line = 1
     for block, lines in line_blocks(handle, batch_size):
-        yield PendingBatch(partial(_parse_jsonl, block, lines, first_line, origin, dtype))
+        yield PendingBatch(
+            partial(_parse_jsonl, block, lines, first_line, origin, (dtype, json_paths(fields)))
+        )
         first_line += lines
 
 
 def _parse_jsonl(
-    block: bytes, lines: int, first_line: int, origin: str, dtype: pl.Struct
+    block: bytes,
+    lines: int,
+    first_line: int,
+    origin: str,
+    shape: tuple[pl.Struct, tuple[JsonPath, ...]],
 ) -> SourceBatch:
-    frame, positions, malformed = parse_jsonl_bytes(block, lines, first_line, origin, dtype)
+    dtype, json_fields = shape
+    frame, positions, malformed = parse_jsonl_bytes(
+        block, lines, first_line, origin, dtype, json_fields
+    )
     return SourceBatch(
         records=frame.to_arrow(compat_level=pl.CompatLevel.newest()),
         positions=positions,

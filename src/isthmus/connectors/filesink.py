@@ -69,7 +69,7 @@ class FileSink:
         if not records:
             return []
         # The sink seam carries per-record bodies; Arrow turns them into the file's columns.
-        batch = pa.Table.from_pylist([r.body for r in records], schema=self.columns)
+        batch = _columns([r.body for r in records], self.columns)
         self._open(records[0].path, batch.schema)
         paths = {r.path.lstrip("/") for r in records} | {self.relative}
         if len(paths) > 1:
@@ -134,3 +134,12 @@ class FileSink:
         filesystem: Any = self.root.filesystem
         if filesystem.exists(location):
             filesystem.rm(location)
+
+
+def _columns(bodies: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Bodies as a table of ``schema``. A decimal comes as its digits (jsonbody.DecimalText):
+    Arrow reads them as text, and casts the text to the decimal exactly."""
+    as_text = pa.schema(
+        [f.with_type(pa.string()) if pa.types.is_decimal(f.type) else f for f in schema]
+    )
+    return pa.Table.from_pylist(bodies, schema=as_text).cast(schema)

@@ -4,12 +4,15 @@ CSV (header first), JSON Lines or Parquet (one row group per batch)."""
 from __future__ import annotations
 
 import codecs
+import json
 from typing import BinaryIO, Literal, Protocol
 
 import polars as pl
 import pyarrow as pa
 
 from isthmus.connectors.csvfiles import CsvOptions
+from isthmus.connectors.jsonbody import JSON_FIELD
+from isthmus.connectors.jsontext import json_value
 
 FileFormat = Literal["csv", "jsonl", "parquet"]
 
@@ -58,7 +61,22 @@ class JsonLinesWriter:
         self.handle = handle
 
     def write(self, batch: pa.Table) -> None:
-        self.handle.write(_frame(batch).write_ndjson(None).encode("utf-8"))
+        exact = [
+            f.name for f in batch.schema if f.metadata == JSON_FIELD or pa.types.is_decimal(f.type)
+        ]
+        if not exact:
+            self.handle.write(_frame(batch).write_ndjson(None).encode("utf-8"))
+            return
+        # Polars writes a decimal and a json value as quoted strings: build each line from
+        # the JSON text of its values instead, with json values embedded and decimals as
+        # exact numbers.
+        parts: list[pl.Expr] = []
+        for index, field in enumerate(batch.schema):
+            parts.append(pl.lit(("{" if index == 0 else ",") + json.dumps(field.name) + ":"))
+            parts.append(_value_json(field).fill_null("null"))
+        parts.append(pl.lit("}\n"))
+        lines = _frame(batch).select(pl.concat_str(parts).alias("line"))
+        self.handle.write("".join(lines["line"]).encode("utf-8"))
 
     def close(self) -> None:
         pass
@@ -82,3 +100,13 @@ def _frame(batch: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(batch)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def _value_json(field: pa.Field) -> pl.Expr:
+    """The JSON text of a column's values (null where a value is null)."""
+    column = pl.col(field.name)
+    if field.metadata == JSON_FIELD:
+        return column
+    if pa.types.is_decimal(field.type):
+        return column.cast(pl.String).str.strip_chars_end("0").str.strip_suffix(".")
+    return json_value(column)

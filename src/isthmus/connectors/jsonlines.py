@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 
 from isthmus.connectors.base import MalformedRecord
+from isthmus.connectors.jsontext import JsonPath, with_json_strings
 
 RAW_LIMIT = 64 * 1024  # characters of a malformed line kept for diagnosis
 # Records of each batch whose keys are compared with the declared schema: inferring the keys
@@ -96,16 +97,23 @@ def head(block: bytes, lines: int) -> bytes:
 
 
 def parse_jsonl_bytes(
-    block: bytes, count: int, first_line: int, origin: str, dtype: pl.Struct
+    block: bytes,
+    count: int,
+    first_line: int,
+    origin: str,
+    dtype: pl.Struct,
+    json_fields: tuple[JsonPath, ...] = (),
 ) -> tuple[pl.DataFrame, pa.Array, list[MalformedRecord]]:
     """Records of a block of ``count`` lines as a frame of ``dtype``'s fields, their 1-based
-    line numbers, and the lines that are not JSON objects of that shape."""
-    frame = _try_parse(block, dtype)
+    line numbers, and the lines that are not JSON objects of that shape. The fields at
+    ``json_fields`` (``jsontext.json_paths``) hold the JSON text of their values."""
+    shape = (dtype, json_fields)
+    frame = _try_parse(block, shape)
     if frame is not None and frame.height == count:
         numbers = pl.int_range(first_line, first_line + count, dtype=pl.Int64, eager=True)
         return frame, numbers.to_arrow(), []
     frame, positions, malformed = parse_jsonl_block(
-        io.BytesIO(block).readlines(), first_line, origin, dtype
+        io.BytesIO(block).readlines(), first_line, origin, dtype, json_fields
     )
     return frame, pa.array(positions, pa.int64()), malformed
 
@@ -129,12 +137,17 @@ def observed_fields(sample: bytes) -> frozenset[str] | None:
 
 
 def parse_jsonl_block(
-    lines: list[bytes], first_line: int, origin: str, dtype: pl.Struct
+    lines: list[bytes],
+    first_line: int,
+    origin: str,
+    dtype: pl.Struct,
+    json_fields: tuple[JsonPath, ...] = (),
 ) -> tuple[pl.DataFrame, list[int], list[MalformedRecord]]:
     """Records of ``lines`` as a frame of ``dtype``'s fields, their 1-based line numbers, and
     the lines that are not JSON objects of that shape."""
     numbers = list(range(first_line, first_line + len(lines)))
-    frame = _try_parse(b"".join(lines), dtype)
+    shape = (dtype, json_fields)
+    frame = _try_parse(b"".join(lines), shape)
     if frame is not None:
         if frame.height == len(lines):
             return frame, numbers, []
@@ -144,14 +157,19 @@ def parse_jsonl_block(
     frames: list[pl.DataFrame] = []
     positions: list[int] = []
     malformed: list[MalformedRecord] = []
-    _bisect(lines, numbers, origin, dtype, (frames, positions, malformed))
+    _bisect(lines, numbers, origin, shape, (frames, positions, malformed))
     empty = pl.DataFrame(schema=dict(dtype.to_schema()))
     return (pl.concat(frames) if frames else empty), positions, malformed
 
 
-def _try_parse(data: bytes, dtype: pl.Struct) -> pl.DataFrame | None:
+_Shape = tuple[pl.Struct, tuple[JsonPath, ...]]  # the records' dtype, and their json fields
+
+
+def _try_parse(data: bytes, shape: _Shape) -> pl.DataFrame | None:
+    dtype, json_fields = shape
     try:
-        return pl.read_ndjson(io.BytesIO(data), schema=dict(dtype.to_schema()))
+        frame = pl.read_ndjson(io.BytesIO(data), schema=dict(dtype.to_schema()))
+        return with_json_strings(data, frame, json_fields)
     except (pl.exceptions.PolarsError, ValueError):
         return None
 
@@ -160,24 +178,24 @@ _Sink = tuple[list[pl.DataFrame], list[int], list[MalformedRecord]]
 
 
 def _bisect(
-    lines: list[bytes], numbers: list[int], origin: str, dtype: pl.Struct, sink: _Sink
+    lines: list[bytes], numbers: list[int], origin: str, shape: _Shape, sink: _Sink
 ) -> None:
     frames, positions, malformed = sink
     kept = [(line, n) for line, n in zip(lines, numbers, strict=True) if line.strip()]
     if not kept:
         return
     block = [line for line, _ in kept]
-    frame = _try_parse(b"".join(block), dtype)
+    frame = _try_parse(b"".join(block), shape)
     if frame is not None and frame.height == len(block):
         frames.append(frame)
         positions.extend(n for _, n in kept)
         return
     if len(block) == 1:
-        malformed.append(_malformed(block[0], kept[0][1], origin, dtype))
+        malformed.append(_malformed(block[0], kept[0][1], origin, shape[0]))
         return
     middle = len(block) // 2
-    _bisect(block[:middle], [n for _, n in kept[:middle]], origin, dtype, sink)
-    _bisect(block[middle:], [n for _, n in kept[middle:]], origin, dtype, sink)
+    _bisect(block[:middle], [n for _, n in kept[:middle]], origin, shape, sink)
+    _bisect(block[middle:], [n for _, n in kept[middle:]], origin, shape, sink)
 
 
 def _malformed(line: bytes, number: int, origin: str, dtype: pl.Struct) -> MalformedRecord:

@@ -164,10 +164,15 @@ def _compile_dialect(engine: Engine) -> Dialect:
     return engine.dialect
 
 
-def _same_kind(wanted: TypeEngine[Any], found: TypeEngine[Any]) -> bool:
+def _same_kind(wanted: TypeEngine[Any], found: TypeEngine[Any], dialect: Dialect) -> bool:
+    # The type this database gets (a decimal is TEXT on SQLite, see sqltables).
+    wanted = wanted.dialect_impl(dialect)
     # SQLAlchemy offers no finer public comparison of a declared and a reflected type.
     if wanted._type_affinity is found._type_affinity:
         return True
+    if isinstance(wanted, mysql.JSON):
+        # MariaDB's JSON is an alias of LONGTEXT, and reflects as that.
+        return isinstance(found, mysql.LONGTEXT)
     # MariaDB's BOOLEAN is TINYINT(1), and reflects as that.
     tiny = isinstance(found, mysql.TINYINT) and found.display_width == 1
     return wanted._type_affinity is Boolean and tiny
@@ -184,7 +189,7 @@ def _check_table(connection: Connection, spec: TableSpec) -> None:
             )
         wanted = sql_type(column.type)
         found = live[column.name]["type"]
-        if not _same_kind(wanted, found):
+        if not _same_kind(wanted, found, connection.dialect):
             raise SchemaMismatchError(
                 f"core table {spec.name!r} column {column.name!r} is {found}, but the core model "
                 f"declares {column.type}",

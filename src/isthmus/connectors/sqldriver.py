@@ -24,6 +24,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 SQLITE_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%f"
 SQLITE_TIMESTAMP_POLARS = "%Y-%m-%dT%H:%M:%S.%6f"  # the same, in Polars' (chrono's) words
 SQLITE_DATE = "%Y-%m-%d"
+JSONB_VERSION = "\x01"  # the first byte of a JSONB value in PostgreSQL's binary format
 
 
 class SqlDriver(Protocol):
@@ -146,7 +147,11 @@ def _sqlite_value(value: Any) -> Any:
 
 def sqlite_text(rows: pa.Table) -> pa.Table:
     """Timestamps as the text ADBC would write for them, made by Polars: twice as fast as
-    the driver's own conversion, and done off the thread that holds the transaction."""
+    the driver's own conversion, and done off the thread that holds the transaction.
+    Decimals as the text of their canonical form, which ADBC's SQLite ingest cannot make
+    (and which a SQLite TEXT column keeps digit for digit, see sqltables.DECIMAL_COLUMN)."""
+    if not any(pa.types.is_timestamp(t) or pa.types.is_decimal(t) for t in rows.schema.types):
+        return rows
     frame = pl.from_arrow(rows)
     assert isinstance(frame, pl.DataFrame)
     as_text = []
@@ -154,14 +159,34 @@ def sqlite_text(rows: pa.Table) -> pa.Table:
         if isinstance(dtype, pl.Datetime):
             utc = pl.col(name).dt.convert_time_zone("UTC") if dtype.time_zone else pl.col(name)
             as_text.append(utc.dt.strftime(SQLITE_TIMESTAMP_POLARS).alias(name))
-    if not as_text:
-        return rows
+        elif isinstance(dtype, pl.Decimal):
+            as_text.append(pl.col(name).cast(pl.String))
     return frame.with_columns(as_text).to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def postgres_jsonb(rows: pa.Table, json_columns: list[str]) -> pa.Table:
+    """JSON text in JSONB's binary form, which ADBC's binary COPY sends as it is: the format's
+    version (1) and then the text. COPY takes nothing else for a JSONB column."""
+    text = [n for n in json_columns if n in rows.column_names and _is_text(rows.schema.field(n))]
+    if not text:
+        return rows
+    frame = pl.from_arrow(rows)
+    assert isinstance(frame, pl.DataFrame)
+    binary = [(pl.lit(JSONB_VERSION) + pl.col(n)).cast(pl.Binary).alias(n) for n in text]
+    return frame.with_columns(binary).to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _is_text(field: pa.Field) -> bool:
+    return bool(
+        pa.types.is_string(field.type)
+        or pa.types.is_large_string(field.type)
+        or pa.types.is_string_view(field.type)
+    )
 
 
 def read_back(table: pa.Table, types: dict[str, pl.DataType], *, sqlite: bool) -> pa.Table:
     """Rows read from the database in the core model's types (SQLite returns text)."""
-    frame = pl.from_arrow(table)
+    frame = pl.from_arrow(_without_extensions(table))
     assert isinstance(frame, pl.DataFrame)
     if not sqlite:
         return frame.select(pl.col(n).cast(t) for n, t in types.items()).to_arrow()
@@ -178,3 +203,15 @@ def read_back(table: pa.Table, types: dict[str, pl.DataType], *, sqlite: bool) -
             column = column.cast(dtype)
         columns.append(column.alias(name))
     return frame.select(columns).to_arrow()
+
+
+def _without_extensions(table: pa.Table) -> pa.Table:
+    """ADBC hands PostgreSQL's NUMERIC and JSONB over as Arrow extension types holding their
+    text; Polars reads the text."""
+    columns = [
+        pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type)
+        if isinstance(column.type, pa.BaseExtensionType)
+        else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)

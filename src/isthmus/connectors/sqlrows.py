@@ -13,16 +13,23 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import Engine, Table, and_, select, tuple_
+from sqlalchemy import Engine, Table, Text, and_, cast, select, tuple_
 
 from isthmus.connectors.sqlerrors import classified
 from isthmus.connectors.writeback import RowsAfter
+from isthmus.types import Kind
 
 
 def read_rows(engine: Engine, table: Table, request: RowsAfter) -> Iterator[pa.Table]:
     spec = request.table
     schema = {c.name: c.type.to_polars() for c in spec.columns}
     order = [table.c[name] for name in request.order]
+    # A json value as its text: the drivers would hand PostgreSQL's JSONB and MariaDB's JSON
+    # over parsed into Python objects.
+    columns = [
+        cast(table.c[c.name], Text).label(c.name) if c.type.kind is Kind.JSON else table.c[c.name]
+        for c in spec.columns
+    ]
     condition = table.c[spec.tenant_key] == request.tenant
     after = None if request.after is None else tuple(_utc(v) for v in request.after)
     while True:
@@ -32,7 +39,7 @@ def read_rows(engine: Engine, table: Table, request: RowsAfter) -> Iterator[pa.T
             # its own format, and a value bound as a generic datetime would not compare.
             bound = tuple_(*after, types=[column.type for column in order])
             where = and_(where, tuple_(*order) > bound)
-        statement = select(table).where(where).order_by(*order).limit(request.batch_size)
+        statement = select(*columns).where(where).order_by(*order).limit(request.batch_size)
         with classified(f"read the rows of core table {spec.name!r}"), engine.connect() as c:
             rows = c.execute(statement).all()
         if not rows:

@@ -36,6 +36,7 @@ from isthmus.connectors.sqlsource_batches import (
 from isthmus.connectors.sqlsource_errors import SqlSourceConfigError, classified_read
 from isthmus.connectors.sqlsource_options import SqlConnection, SqlStream
 from isthmus.connectors.sqlsource_statements import check_fields, read_statement, stream_shape
+from isthmus.types import Kind
 
 CONNECT_TIMEOUT_S = 15
 
@@ -94,7 +95,10 @@ class _StreamRead:
     def batches(self, connection: Connection) -> Iterator[SourceBatch | PendingBatch]:
         shape = stream_shape(connection, self.stream, self.request.name)
         check_fields(shape, self.selected, self.request.name)
-        statement = read_statement(self.stream, self.selected, self.cursor, self.greatest)
+        json_fields = [n for n, t in self.request.fields.items() if t.kind is Kind.JSON]
+        statement = read_statement(
+            self.stream, self.selected, self.cursor, self.greatest, json_fields
+        )
         streaming = connection.execution_options(
             stream_results=True, yield_per=self.request.batch_size
         )

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from isthmus.connectors.base import Checkpoint, PendingBatch, SourceBatch
 from isthmus.connectors.rest.batches import pending_batch
-from isthmus.types import DataType
+from isthmus.types import DataType, Kind
 
 
 def columns_batch(
@@ -40,7 +40,11 @@ def columns_batch(
     declared = columns[: len(fields)]
     if not all(t.is_scalar for t in fields.values()):
         rows = zip(*declared, strict=True) if count else iter(())
-        records = [dict(zip(fields, map(_json_safe, row), strict=True)) for row in rows]
+        readers = [_json_value if t.kind is Kind.JSON else _json_safe for t in fields.values()]
+        records = [
+            {name: read(value) for name, read, value in zip(fields, readers, row, strict=True)}
+            for row in rows
+        ]
         return pending_batch(records, first_position, origin, fields, 0)
     arrays = {name: text_column(values) for name, values in zip(fields, declared, strict=True)}
     # Through Polars, so the strings are of the kind the other sources hand over.
@@ -67,6 +71,9 @@ def text_column(values: Sequence[Any]) -> pa.Array:
     if typed is not None:
         if pa.types.is_timestamp(typed.type) and typed.type.tz is not None:
             typed = pc.cast(typed, pa.timestamp(typed.type.unit, "UTC"))
+        if pa.types.is_decimal128(typed.type):
+            # Arrow writes small decimals with an exponent ('-1E-9'); Polars writes digits.
+            return pl.Series(typed).cast(pl.String).to_arrow()
         if _castable_to_text(typed.type):
             return pc.cast(typed, pa.string())
     return pa.array([None if v is None else _text(v) for v in values], pa.string())
@@ -97,6 +104,18 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
+
+
+def _json_value(text: Any) -> Any:
+    """A json field's text (see read_statement) as the value it encodes, for a record that
+    travels as JSON. Text that is not JSON can travel only as a JSON string: it arrives as
+    that string (a stream of scalar fields only rejects it instead)."""
+    if not isinstance(text, str):
+        return _json_safe(text)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _json_safe(value: Any) -> Any:

@@ -7,7 +7,7 @@ one SELECT and wrapped as a subquery. The checkpoint's cursor value is a bound p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,10 +66,20 @@ def read_statement(
     selected: Sequence[str],
     cursor: str | None,
     after: Any,
+    as_text: Collection[str] = (),
 ) -> sa.Select[Any]:
-    """SELECT the columns, on an incremental read those past ``after``, ordered by the cursor."""
+    """SELECT the columns, on an incremental read those past ``after``, ordered by the cursor.
+
+    The columns named in ``as_text`` (fields declared json) are read as their text: the
+    drivers hand PostgreSQL's json and jsonb over parsed into Python values, in which a JSON
+    string could no longer be told from text holding JSON."""
     source = _source(stream, selected)
-    statement = sa.select(*(source.c[name] for name in selected))
+    statement = sa.select(
+        *(
+            sa.cast(source.c[name], sa.Text).label(name) if name in as_text else source.c[name]
+            for name in selected
+        )
+    )
     if cursor is not None:
         if after is not None:
             statement = statement.where(source.c[cursor] > sa.bindparam("checkpoint", after))

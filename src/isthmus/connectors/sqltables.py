@@ -16,17 +16,18 @@ from sqlalchemy import (
     DateTime,
     Double,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
 )
 from sqlalchemy import Column as SqlColumn
-from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
 from isthmus.connectors.base import TableSpec
-from isthmus.types import DataType, Kind
+from isthmus.types import DECIMAL_PRECISION, DECIMAL_SCALE, DataType, Kind
 
 MAX_IDENTIFIER = 63
 # The text ADBC's SQLite ingest writes for a UTC timestamp (sqldriver.SQLITE_TIMESTAMP).
@@ -45,6 +46,16 @@ MYSQL_DATETIME = mysql.DATETIME(fsp=6)
 # Text compares byte for byte, as on PostgreSQL and SQLite: MariaDB's default collations
 # would make 'ABC' and 'abc ' the same key. (MariaDB's name; MySQL 8 calls it utf8mb4_0900_bin.)
 MYSQL_EXACT_TEXT = "utf8mb4_nopad_bin"
+# SQLite keeps a decimal as the text of its canonical form ('-0.000000001'): a NUMERIC or
+# DECIMAL column there stores REAL, a float of 15-17 digits, which would round
+# 12345678901234567890.123456789. A json value is TEXT there too: a column declared JSON
+# would get NUMERIC affinity and turn the JSON text '12' into the integer 12.
+DECIMAL_COLUMN = Numeric(DECIMAL_PRECISION, DECIMAL_SCALE).with_variant(Text(), "sqlite")
+# PostgreSQL's JSONB keeps a value's meaning (not its spacing or key order); MariaDB's JSON
+# is LONGTEXT checked with JSON_VALID, so its text comes back as written.
+JSON_COLUMN = (
+    Text().with_variant(postgresql.JSONB(), "postgresql").with_variant(mysql.JSON(), *MYSQL)
+)
 
 
 def sql_type(data_type: DataType, *, key: bool = False) -> TypeEngine[Any]:
@@ -64,6 +75,8 @@ def sql_type(data_type: DataType, *, key: bool = False) -> TypeEngine[Any]:
         .with_variant(SQLITE_DATETIME, "sqlite")
         .with_variant(MYSQL_DATETIME, *MYSQL),
         Kind.DATE: Date(),
+        Kind.DECIMAL: DECIMAL_COLUMN,
+        Kind.JSON: JSON_COLUMN,
     }
     if data_type.kind not in types:
         raise ValueError(f"a core column cannot hold {data_type}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import (
     MetaData,
     Select,
@@ -34,9 +35,10 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import Insert
 
 from isthmus.connectors.base import Checkpoint, DeletePolicy, TableSpec, WriteMode, WriteResult
-from isthmus.connectors.sqldriver import SqlDriver, read_back, sqlite_text
+from isthmus.connectors.sqldriver import SqlDriver, postgres_jsonb, read_back, sqlite_text
 from isthmus.connectors.sqlerrors import classified
 from isthmus.connectors.sqltables import MYSQL, scratch_name, scratch_table
+from isthmus.types import Kind
 
 if TYPE_CHECKING:
     from isthmus.connectors.sql import SqlDestination
@@ -55,7 +57,11 @@ class SqlTransaction:
     # --- writing -------------------------------------------------------------------------
 
     def encode(self, table: TableSpec, rows: pa.Table) -> pa.Table:
-        return sqlite_text(rows) if self.driver.sqlite else rows
+        if self.driver.sqlite:
+            return sqlite_text(rows)
+        if self.mysql:
+            return rows
+        return postgres_jsonb(rows, [c.name for c in table.columns if c.type.kind is Kind.JSON])
 
     def write(self, table: TableSpec, rows: pa.Table, mode: WriteMode, tenant: str) -> WriteResult:
         if rows.num_rows == 0:
@@ -116,7 +122,7 @@ class SqlTransaction:
         target = self.destination.table_for(table)
         with classified(f"look up references in {table.name!r}"):
             lookup = self._scratch("values", table, columns=[column], extra=(column,))
-            self.driver.ingest(lookup, distinct.to_frame().to_arrow())
+            self.driver.ingest(lookup, self.encode(table, distinct.to_frame().to_arrow()))
             found = self.driver.rows(
                 select(target.c[column])
                 .distinct()
@@ -124,7 +130,7 @@ class SqlTransaction:
                 .where(target.c[table.tenant_key] == tenant)
             )
             self.driver.empty(lookup)
-        return pa.array([row[0] for row in found], values.type)
+        return _in_type([row[0] for row in found], values.type)
 
     def lookup(
         self, table: TableSpec, tenant: str, keys: pa.Table, columns: Sequence[str]
@@ -139,7 +145,7 @@ class SqlTransaction:
             probe = self._scratch("keys", table, columns=key)
             unique = pl.from_arrow(keys)
             assert isinstance(unique, pl.DataFrame)
-            self.driver.ingest(probe, unique.select(key).unique().to_arrow())
+            self.driver.ingest(probe, self.encode(table, unique.select(key).unique().to_arrow()))
             found = self.driver.arrow(
                 select(*(target.c[c] for c in wanted))
                 .join(probe, and_(true(), *(target.c[k] == probe.c[k] for k in key)))
@@ -191,7 +197,8 @@ class SqlTransaction:
         names = columns or spec.column_names
         extra = ("keys",) if columns else ()
         stage = self._scratch("stage", spec, columns=names, extra=extra)
-        self.driver.ingest(stage, rows.select(names))
+        # write() takes rows encode() has not seen too; encoding twice changes nothing.
+        self.driver.ingest(stage, self.encode(spec, rows.select(names)))
         return stage
 
     def _keep_last(
@@ -299,3 +306,12 @@ class SqlTransaction:
             )
         self.driver.empty(seen)
         return count
+
+
+def _in_type(found: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    """Values read back, in their column's Arrow type: a decimal comes back as its text
+    (SQLite keeps it so, ADBC reads PostgreSQL's NUMERIC so) or as a Python Decimal."""
+    if pa.types.is_decimal(arrow_type):
+        text = pa.array([None if v is None else str(v) for v in found], pa.string())
+        return pc.cast(text, arrow_type)
+    return pa.array(found, arrow_type)

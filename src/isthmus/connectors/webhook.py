@@ -41,6 +41,7 @@ from isthmus.connectors.base import (
 )
 from isthmus.connectors.errors import EventLogMissingError
 from isthmus.connectors.jsonlines import DRIFT_SAMPLE, head, observed_fields, parse_jsonl_bytes
+from isthmus.connectors.jsontext import JsonPath, json_paths
 
 ORIGIN = "webhook events"
 MIB = 1024 * 1024
@@ -124,7 +125,8 @@ class WebhookSource:
             if not events:
                 return
             after = events[-1].seq
-            yield PendingBatch(partial(_parse, tuple(events), dtype, {"after": after}))
+            shape = (dtype, json_paths(request.fields))
+            yield PendingBatch(partial(_parse, tuple(events), shape, {"after": after}))
 
     def close(self) -> None:
         """The state store belongs to the run; nothing to release."""
@@ -136,13 +138,15 @@ def _after(checkpoint: Mapping[str, object] | None) -> int:
 
 
 def _parse(
-    events: Sequence[StoredEvent], dtype: pl.Struct, checkpoint: dict[str, int]
+    events: Sequence[StoredEvent],
+    shape: tuple[pl.Struct, tuple[JsonPath, ...]],
+    checkpoint: dict[str, int],
 ) -> SourceBatch:
     # Newlines in valid JSON are whitespace (inside strings they must be escaped), so
     # flattening them makes each body one line of JSON Lines.
     lines = [e.body.encode("utf-8").replace(b"\r", b" ").replace(b"\n", b" ") for e in events]
     block = b"\n".join(lines) + b"\n"
-    frame, lines_kept, malformed = parse_jsonl_bytes(block, len(events), 1, ORIGIN, dtype)
+    frame, lines_kept, malformed = parse_jsonl_bytes(block, len(events), 1, ORIGIN, *shape)
     seqs = [e.seq for e in events]
     positions = pa.array(seqs, pa.int64()).take(pc.subtract(lines_kept, 1))
     return SourceBatch(

@@ -4,6 +4,7 @@ could not map or the far side refused, and a delivery record for each row it sen
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -113,4 +114,6 @@ def delivery_record(
 def jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):  # its exact digits, as the body sends them
+        return str(value)
     return value

@@ -32,6 +32,7 @@ from isthmus.connectors.base import (
     WriteMode,
     WriteResult,
 )
+from isthmus.connectors.jsontext import json_paths, with_json_strings
 from isthmus.errors import DestinationError, ErrorClass, TransientError
 from isthmus.testing.sinks import MemorySink, SinkUnavailableError
 
@@ -86,7 +87,11 @@ class MemorySource:
             chunk = records[start : start + request.batch_size]
             lines = "\n".join(json.dumps(r) for r in chunk)
             frame = (
-                pl.read_ndjson(lines.encode(), schema=dict(dtype.to_schema()))
+                with_json_strings(
+                    lines.encode(),
+                    pl.read_ndjson(lines.encode(), schema=dict(dtype.to_schema())),
+                    json_paths(request.fields),
+                )
                 if chunk
                 else pl.DataFrame(schema=dict(dtype.to_schema()))
             )

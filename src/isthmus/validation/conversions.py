@@ -16,8 +16,11 @@ from isthmus.types import STRING, DataType, Kind, struct_of
 CONVERTERS = {
     Kind.INTEGER: "to_int({})",
     Kind.FLOAT: "to_float({})",
+    Kind.DECIMAL: "to_decimal({})",
     Kind.BOOLEAN: "to_bool({})",
     Kind.TIMESTAMP: "parse_timestamp({})",
+    # Sources deliver a json field as the JSON text of its value; parsing checks it is JSON.
+    Kind.JSON: "parse_json({})",
 }
 
 

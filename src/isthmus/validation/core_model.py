@@ -8,7 +8,12 @@ import graphlib
 from isthmus.config.models import CoreField, Entity
 from isthmus.config.project import Loaded, Project
 from isthmus.diagnostics import Diagnostic
-from isthmus.types import Kind
+from isthmus.types import NUMERIC_KINDS, Kind
+
+# Kinds whose values compare exactly by equality with a YAML value. Decimals are left out
+# (a YAML number is read as a float, which a decimal does not equal exactly), and so are
+# json values (the same value has many texts), booleans, timestamps and dates.
+ENUM_KINDS = frozenset({Kind.STRING, Kind.INTEGER, Kind.FLOAT})
 
 
 def check_core_model(project: Project) -> list[Diagnostic]:
@@ -35,6 +40,17 @@ def _check_keys(loaded: Loaded[Entity]) -> list[Diagnostic]:
             )
         )
     for index, key in enumerate(entity.primary_key):
+        spec = entity.fields.get(key)
+        if spec is not None and spec.type == "json":
+            problems.append(
+                Diagnostic(
+                    "invalid-value",
+                    f"entity {entity.entity!r}: primary key field {key!r} is json, and a key "
+                    "compares values exactly while one JSON value has many texts",
+                    document.location(("primary_key", index)),
+                    hint="key the entity by a string, integer or decimal field",
+                )
+            )
         if key != entity.tenant_key and key not in entity.fields:
             problems.append(
                 Diagnostic(
@@ -65,7 +81,7 @@ def _check_field(
     path = ("fields", name)
     problems = []
     kind = spec.data_type.kind
-    numeric = kind in (Kind.INTEGER, Kind.FLOAT)
+    numeric = kind in NUMERIC_KINDS
     for key, allowed in (
         ("min", numeric),
         ("max", numeric),
@@ -82,7 +98,16 @@ def _check_field(
                     hint=f"remove {key}, or change the field's type",
                 )
             )
-    if spec.enum is not None:
+    if spec.enum is not None and kind not in ENUM_KINDS:
+        problems.append(
+            Diagnostic(
+                "constraint-type-mismatch",
+                f"{entity}.{name}: enum does not apply to {_article(spec.type)} {spec.type} field",
+                document.location((*path, "enum")),
+                hint="remove enum, or change the field's type",
+            )
+        )
+    elif spec.enum is not None:
         wrong = [v for v in spec.enum if not _enum_value_fits(v, kind)]
         if wrong:
             problems.append(
@@ -103,9 +128,7 @@ def _enum_value_fits(value: object, kind: Kind) -> bool:
         return isinstance(value, str)
     if kind is Kind.INTEGER:
         return isinstance(value, int) and not isinstance(value, bool)
-    if kind is Kind.FLOAT:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return False  # booleans, timestamps and dates take no enum
+    return isinstance(value, int | float) and not isinstance(value, bool)  # a float field
 
 
 def _check_reference(

@@ -21,6 +21,7 @@ import polars as pl
 
 from isthmus.connectors.base import Checkpoint, PendingBatch, SourceBatch
 from isthmus.connectors.jsonlines import parse_jsonl_bytes
+from isthmus.connectors.jsontext import json_paths
 from isthmus.types import DataType
 
 DRIFT_SAMPLE = 100  # records of each batch whose keys are compared with the declared schema
@@ -58,7 +59,9 @@ def _parse(
         positions = pl.Series([], dtype=pl.Int64).to_arrow()
         malformed: list[Any] = []
     else:
-        frame, positions, malformed = parse_jsonl_bytes(block, count, first_position, origin, dtype)
+        frame, positions, malformed = parse_jsonl_bytes(
+            block, count, first_position, origin, dtype, json_paths(fields)
+        )
     return SourceBatch(
         records=frame.to_arrow(compat_level=pl.CompatLevel.newest()),
         positions=positions,

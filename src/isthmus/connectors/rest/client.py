@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from isthmus.connectors.jsonbody import dumps
 from isthmus.connectors.rest.auth import Authenticator, credentials_hint
 from isthmus.connectors.rest.errors import (
     RestAuthError,
@@ -134,12 +135,14 @@ class RestClient:
         """Send ``body`` as JSON with credentials and ``headers``. A success is returned, and
         so is an answer whose status ``refusable`` accepts (the far side refusing this one
         request, for the caller to record); 401/403, 429 and 5xx are handled as for a GET."""
+        # Encoded here, not by httpx: a decimal goes out as an exact number and a json value
+        # embedded (see jsonbody), with the same compact form httpx would write.
         return self._send(
             method,
             url,
             params={},
-            json=body,
-            headers=headers,
+            content=dumps(body).encode("utf-8"),
+            headers=_with_json_type(headers),
             what=what,
             refusable=refusable,
             not_found_hint=not_found_hint,
@@ -172,7 +175,7 @@ class RestClient:
         params: dict[str, str],
         what: str,
         data: dict[str, str] | None = None,
-        json: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         token: bool = False,
         refusable: Callable[[int], bool] | None = None,
@@ -183,7 +186,7 @@ class RestClient:
         while True:
             attempt += 1
             request = self.http.build_request(
-                method, url, params=params or None, data=data, json=json, headers=headers
+                method, url, params=params or None, data=data, content=content, headers=headers
             )
             if not token and self.auth is not None:
                 self.auth.apply(request)
@@ -320,3 +323,10 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     if until is None or now is None:
         return None
     return max(0.0, (until - now).total_seconds())
+
+
+def _with_json_type(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` saying the body is JSON, unless they name a content type themselves."""
+    if any(name.lower() == "content-type" for name in headers):
+        return headers
+    return {**headers, "Content-Type": "application/json"}
