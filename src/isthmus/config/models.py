@@ -130,6 +130,13 @@ class ProjectFile(Model):
         description="Secrets the project file's URLs use as ${secret:NAME}: NAME -> env:VAR or "
         "file:PATH.",
     )
+    functions: list[str] = Field(
+        default_factory=list,
+        description="Python modules declaring custom mapping functions, loaded with the "
+        "project: paths relative to the project folder, inside it. Using a custom function "
+        "needs an exception for the guardrail custom-function-requires-exception.",
+        examples=[["functions/scoring.py"]],
+    )
 
     @field_validator("secrets")
     @classmethod
@@ -139,7 +146,9 @@ class ProjectFile(Model):
 
 # --- core model ---------------------------------------------------------------------------
 
-FieldTypeName = Literal["string", "integer", "float", "boolean", "timestamp", "date"]
+FieldTypeName = Literal[
+    "string", "integer", "float", "decimal", "boolean", "timestamp", "date", "json"
+]
 
 
 class CoreField(Model):
@@ -311,6 +320,12 @@ class Template(Model):
     streams: dict[Identifier, Stream] = Field(min_length=1, description="Streams read.")
     mappings: dict[Identifier, Mapping] = Field(
         min_length=1, description="How streams fill core entities."
+    )
+    preexisting: list[str] = Field(
+        default_factory=list,
+        description="Core entities this template references but does not write: their rows for "
+        "each tenant come from elsewhere, e.g. another integration.",
+        examples=[["account"]],
     )
     sync: Sync = Field(default_factory=Sync, description="Run settings.")
     writeback: WriteBack | None = Field(

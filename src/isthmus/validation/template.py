@@ -12,18 +12,20 @@ from pydantic import BaseModel, ValidationError
 
 from isthmus.config.diagnose import model_diagnostics
 from isthmus.config.documents import Locator, PathKey
-from isthmus.config.models import Entity, Mapping, Template
+from isthmus.config.models import Entity, Mapping, Stream, Template
 from isthmus.config.project import Loaded, Project
 from isthmus.connectors.base import WriteMode
 from isthmus.connectors.registry import SOURCES, SourceConnector, source_connector
 from isthmus.diagnostics import BROKEN_DEPENDENCY, Diagnostic
-from isthmus.mapping import CompiledExpression, compile_expression, conversion_hint
-from isthmus.types import DataType, assignable
+from isthmus.mapping import CompiledExpression, compile_expression
+from isthmus.validation.assignment import assigned
 from isthmus.validation.conversions import compile_conversions
+from isthmus.validation.field_checks import check_mapped_field
 from isthmus.validation.models import CompiledMapping, Reference
 from isthmus.validation.modes import check_modes
 from isthmus.validation.schedules import check_schedule
 from isthmus.validation.tables import table_spec
+from isthmus.validation.template_wide import template_wide_checks
 from isthmus.validation.writeback import compile_writebacks, writeback_connector, writeback_options
 
 
@@ -117,6 +119,7 @@ def compile_mappings(
         )
         if result is not None:
             compiled.append(result)
+    problems.extend(template_wide_checks(project, template, locator))
     return compiled
 
 
@@ -177,7 +180,7 @@ def _compile_mapping(
                 hint=_close(stream.primary_key, schema),
             )
         )
-    fields = _compile_fields(entity, mapping, schema, locator, base, problems)
+    fields = _compile_fields(entity, mapping, stream, locator, base, problems)
     problems.extend(_unfilled(entity, mapping, locator, base))
     conversions = compile_conversions(
         schema, problems, locator.location(("streams", mapping.stream, "schema"))
@@ -215,11 +218,12 @@ def _compile_mapping(
 def _compile_fields(
     entity: Entity,
     mapping: Mapping,
-    schema: dict[str, DataType],
+    stream: Stream,
     locator: Locator,
     base: PathKey,
     problems: list[Diagnostic],
 ) -> dict[str, CompiledExpression] | None:
+    schema = stream.schema_types
     compiled: dict[str, CompiledExpression] = {}
     ok = True
     for target, expression in mapping.fields.items():
@@ -250,29 +254,20 @@ def _compile_fields(
             )
             ok = False
             continue
-        result, found = compile_expression(
-            expression,
-            schema,
-            locator.expression_location(path),
-            prefix=f"__field{len(compiled)}_{target}_",
-        )
+        where = locator.expression_location(path)
+        prefix = f"__field{len(compiled)}_{target}_"
+        result, found = compile_expression(expression, schema, where, prefix=prefix)
         problems.extend(found)
+        if result is not None:
+            field = f"{entity.entity}.{target}"
+            result, problem = assigned(result, target_type, field, schema, where, prefix)
+            problems.extend([problem] if problem is not None else [])
         if result is None:
             ok = False
             continue
-        if not assignable(result.type, target_type):
-            fix = conversion_hint(result.text, result.type, target_type)
-            problems.append(
-                Diagnostic(
-                    "type-mismatch",
-                    f"{entity.entity}.{target} is {target_type}, but "
-                    f"{result.text!r} is {result.type}",
-                    locator.expression_location(path),
-                    hint=f"convert it: {fix}" if fix else "map a value of the field's type",
-                )
-            )
-            ok = False
-            continue
+        problems.extend(
+            check_mapped_field(entity, target, result, schema, where, stream.primary_key)
+        )
         compiled[target] = result
     return compiled if ok else None
 
