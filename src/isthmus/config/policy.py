@@ -94,6 +94,11 @@ class Policy(BaseModel):
     owner_required: RuleSettings = _rule(
         RuleSettings, "owner-required", "An integration names a real owner."
     )
+    custom_function_requires_exception: RuleSettings = _rule(
+        RuleSettings,
+        "custom-function-requires-exception",
+        "A mapping expression calling a custom function needs an exception.",
+    )
     # Off unless turned on: projects written before the policy existed (and the integrations
     # `isthmus new integration` scaffolds) have no escalation steps yet.
     escalation_required: RuleSettings = Field(

@@ -19,6 +19,7 @@ from isthmus.config.inherit import inherit_templates
 from isthmus.config.models import Entity, Integration, ProjectFile, Template
 from isthmus.config.versions import Version
 from isthmus.diagnostics import Diagnostic, Location
+from isthmus.mapping.custom_modules import load_function_modules
 
 PROJECT_FILE = "isthmus.yaml"
 CORE_DIR = "core"
@@ -75,12 +76,28 @@ def load_project(root: Path) -> Project:
         )
     project = Project(root=root, settings=None)
     project.settings = _load_one(project, project_file, ProjectFile, "project")
+    _load_functions(project)
     for path in _yaml_files(root / CORE_DIR):
         _add_entity(project, _load_one(project, path, Entity, "entity"))
     _load_templates(project, _yaml_files(root / TEMPLATES_DIR))
     for path in _yaml_files(root / INTEGRATIONS_DIR):
         _add_integration(project, _load_one(project, path, Integration, "integration"))
     return project
+
+
+def _load_functions(project: Project) -> None:
+    """Register the custom functions of the modules ``functions:`` lists, before anything
+    compiles an expression; a module that does not load is a diagnostic at its entry."""
+    settings = project.settings
+    entries = settings.model.functions if settings is not None else []
+    problems = load_function_modules(project.root, entries)
+    for index, problem in enumerate(problems):
+        if problem is not None:
+            assert settings is not None
+            where = settings.document.location(("functions", index))
+            project.diagnostics.append(
+                Diagnostic(problem.code, problem.message, where, hint=problem.hint)
+            )
 
 
 def _yaml_files(folder: Path) -> list[Path]:

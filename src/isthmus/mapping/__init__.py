@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from isthmus.diagnostics import Diagnostic, Location
 from isthmus.mapping.compiler import compile_typed
+from isthmus.mapping.custom import on_registry_change
 from isthmus.mapping.functions import FUNCTIONS, FunctionSpec, Parameter, ParamKind, get_function
 from isthmus.mapping.models import CompiledExpression, Expression, RowFailure
 from isthmus.mapping.parser import parse_value
@@ -70,3 +71,7 @@ def _compiled(
     if typed is None:
         return None, tuple(diagnostics)
     return compile_typed(typed, text, prefix), ()
+
+
+# A compiled call holds the function it calls: a registry change makes the cache stale.
+on_registry_change(_compiled.cache_clear)

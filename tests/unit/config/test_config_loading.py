@@ -253,7 +253,7 @@ def test_an_unknown_key_without_a_near_miss_lists_the_allowed_keys(
         "unknown key 'flavour' in file",
         Location(root / PROJECT_PATH, 6, 1),
         hint="allowed keys here: project, description, core, state, quarantine, scheduler, "
-        "policy, secrets",
+        "policy, secrets, functions",
     )
 
 

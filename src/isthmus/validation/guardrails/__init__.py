@@ -17,7 +17,7 @@ from isthmus.config.policy import Policy
 from isthmus.config.project import Project
 from isthmus.config.resolve import ResolvedIntegration, resolve
 from isthmus.diagnostics import Diagnostic
-from isthmus.validation.guardrails import integrations, mappings, sync
+from isthmus.validation.guardrails import custom_calls, integrations, mappings, sync
 from isthmus.validation.guardrails.exceptions import (
     EXCEPTION_EXPIRING,
     STALE_EXCEPTION,
@@ -51,6 +51,7 @@ CHECKS: dict[str, Check] = {
     "pii-must-be-masked": lambda r, p, e: mappings.pii_masked(r, e),
     "owner-required": lambda r, p, e: integrations.owner_required(r),
     "escalation-required": lambda r, p, e: integrations.escalation_required(r),
+    "custom-function-requires-exception": lambda r, p, e: custom_calls.custom_function_calls(r),
 }
 
 

@@ -77,6 +77,12 @@ RULES = {
             "an integration that stays unhealthy must reach someone who can act",
             "add an escalation step: {after: 1h, team: ..., contact: ...}",
         ),
+        Rule(
+            "custom-function-requires-exception",
+            "a custom function runs the project's own Python code, which neither the mapping "
+            "language's checks nor its tests cover",
+            "use the mapping language's built-in functions",
+        ),
     )
 }
 
