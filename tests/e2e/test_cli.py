@@ -83,6 +83,9 @@ def test_demo_output_names_counts_reasons_and_databases(tmp_path: Path) -> None:
     assert "rejected records by rule and field (personal data masked):" in out
     assert f"core database: sqlite:///{(tmp_path / 'd/.isthmus/core.db').resolve()}" in out
     assert f"state store:   sqlite:///{(tmp_path / 'd/.isthmus/state.db').resolve()}" in out
+    next_steps = out[out.index("next steps:") :]
+    assert " test   # the fixture cases under tests/" in next_steps
+    assert " check acme-crm   # a dry run on a sample of the source: writes nothing" in next_steps
 
 
 def section(output: str, heading: str) -> str:
@@ -360,7 +363,7 @@ def test_malformed_yaml_is_reported_with_file_line_and_column(
     output = assert_clean_failure(isthmus("validate", cwd=project))
     # The parser notices the unclosed list where the next key begins.
     assert (
-        "integrations/acme/crm.yaml:3:9: error [yaml-syntax] invalid YAML: expected ',' "
+        "integrations/acme/crm.yaml\n  3:9 error [yaml-syntax] invalid YAML: expected ',' "
         "or ']', but got ':'"
     ) in output
 
@@ -371,7 +374,7 @@ def test_an_unknown_key_is_named_with_a_did_you_mean_hint(tmp_path: Path, demo_d
     path.write_text(path.read_text().replace("description:", "descripton:"))
     output = assert_clean_failure(isthmus("validate", cwd=project))
     assert (
-        "integrations/acme/crm.yaml:4:1: error [unknown-key] unknown key 'descripton' in file"
+        "integrations/acme/crm.yaml\n  4:1 error [unknown-key] unknown key 'descripton' in file"
     ) in output
     assert "hint: did you mean 'description'?" in output
     as_json = json.loads(isthmus("validate", "--format", "json", cwd=project).stdout)

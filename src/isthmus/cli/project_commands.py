@@ -6,12 +6,13 @@ The layers are imported inside the glue, so `isthmus --help` does not load them.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from isthmus.cli.options import Format, FormatOption, ProjectOption
+from isthmus.cli.options import ProjectOption
 
 
 def register(app: typer.Typer) -> None:
@@ -48,9 +49,29 @@ def demo(
     raise typer.Exit(run_demo(directory))
 
 
-def validate(project: ProjectOption = Path("."), output: FormatOption = Format.human) -> None:
-    """Check every file of the project before anything runs."""
-    raise typer.Exit(run_validate(project, json_output=output is Format.json))
+class ValidateFormat(StrEnum):
+    human = "human"
+    json = "json"
+    sarif = "sarif"
+
+
+def validate(
+    project: ProjectOption = Path("."),
+    output: Annotated[
+        ValidateFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: human, json, or sarif (SARIF 2.1.0, for CI annotations).",
+        ),
+    ] = ValidateFormat.human,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on warnings too, not only on errors.")
+    ] = False,
+) -> None:
+    """Check every file of the project before anything runs. Exit code 0: valid; 1: errors
+    (or, with --strict, warnings)."""
+    raise typer.Exit(run_validate(project, output=output, strict=strict))
 
 
 def docs(
@@ -108,24 +129,31 @@ def new_integration(
 # --- the glue --------------------------------------------------------------------------------
 
 
-def run_validate(root: Path, *, json_output: bool) -> int:
+def run_validate(
+    root: Path, *, output: ValidateFormat = ValidateFormat.human, strict: bool = False
+) -> int:
     from isthmus.cli import render, render_project
     from isthmus.config.project import load_project
-    from isthmus.diagnostics import has_errors
+    from isthmus.diagnostics import Tally
     from isthmus.validation import validate_project
+    from isthmus.validation.sarif import sarif_log
 
     project = load_project(root)
     diagnostics = validate_project(project)
-    if json_output:
+    tally = Tally.of(diagnostics)
+    if output is ValidateFormat.json:
         render.print_json(
             {
-                "valid": not has_errors(diagnostics),
-                "diagnostics": [d.to_dict() for d in diagnostics],
+                "valid": not tally.fails(strict=strict),
+                "counts": tally.to_dict(),
+                "diagnostics": [d.to_dict(project.root) for d in diagnostics],
             }
         )
+    elif output is ValidateFormat.sarif:
+        render.print_json(sarif_log(diagnostics, project.root))
     else:
-        render_project.diagnostics(diagnostics, project)
-    return 1 if has_errors(diagnostics) else 0
+        render_project.diagnostics(diagnostics, project, strict=strict)
+    return 1 if tally.fails(strict=strict) else 0
 
 
 def run_docs(root: Path, out: Path) -> int:

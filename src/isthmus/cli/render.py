@@ -66,11 +66,11 @@ def print_json(data: Any) -> None:
 
 def error(exc: IsthmusError) -> None:
     err.print(Text(f"error: {exc.message}", style="bold red"))
+    if exc.hint:  # before the diagnostics, which it refers to as "below"
+        err.print(Text(f"hint: {exc.hint}", style="cyan"))
     if isinstance(exc, ValidationFailedError):
         for found in exc.diagnostics:
             diagnostic(found, err, None)
-    if exc.hint:
-        err.print(Text(f"hint: {exc.hint}", style="cyan"))
 
 
 def internal_error(exc: Exception) -> None:

@@ -5,7 +5,6 @@ The cases live in ``diagnostic_cases/``, one module per area (see ``support_diag
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -13,31 +12,13 @@ import pytest
 
 from isthmus.config.project import load_project
 from isthmus.demo import create_demo_project
-from isthmus.diagnostics import Severity
+from isthmus.diagnostics import Severity, relative_file
 from isthmus.validation import validate_project
 from support import without_demo_guardrails
-from support_diagnostics import Case, position_of
+from support_diagnostics import Case, load_cases
 
 CASES_DIR = Path(__file__).parent / "diagnostic_cases"
-
-
-def _all_cases() -> list[Case]:
-    cases: list[Case] = []
-    for module_file in sorted(CASES_DIR.glob("*.py")):
-        if module_file.stem.startswith("_"):
-            continue
-        spec = importlib.util.spec_from_file_location(
-            f"diagnostic_cases_{module_file.stem}", module_file
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        cases.extend(module.CASES)
-    return cases
-
-
-ALL_CASES = _all_cases()
+ALL_CASES = load_cases(CASES_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +27,22 @@ def base_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return without_demo_guardrails(demo.root)
 
 
-def _reported(root: Path) -> list[tuple[str, Severity, str, int, int]]:
+def _reported(root: Path, *, notes: bool = False) -> list[tuple[str, Severity, str, int, int]]:
+    """(code, severity, file, line, column) of each diagnostic, sorted; notes only if asked."""
     found: list[tuple[str, Severity, str, int, int]] = []
     for d in validate_project(load_project(root)):
-        if d.severity is Severity.INFO:
+        if d.severity is Severity.INFO and not notes:
             continue
         where = d.location
-        file = str(where.file.resolve().relative_to(root.resolve())) if where else ""
+        file = relative_file(where.file, root).as_posix() if where else ""
         found.append(
             (d.code, d.severity, file, where.line if where else 0, where.column if where else 0)
         )
-    return found
+    return sorted(found)
 
 
 def test_the_base_project_validates_clean(base_project: Path) -> None:
-    assert _reported(base_project) == []
+    assert _reported(base_project, notes=True) == []
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[case.id for case in ALL_CASES])
@@ -70,9 +52,7 @@ def test_a_broken_configuration_reports_exactly_its_code_at_its_place(
     root = tmp_path / "project"
     shutil.copytree(base_project, root)
     case.change(root)
-    text = (root / case.file).read_text(encoding="utf-8")
-    line, column = position_of(text, case.needle, case.offset)
-    assert _reported(root) == [(case.code, case.severity, case.file, line, column)]
+    assert _reported(root, notes=case.compares_notes) == case.expected(root)
 
 
 def test_case_ids_are_unique() -> None:
