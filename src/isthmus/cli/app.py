@@ -19,6 +19,7 @@ import typer
 
 from isthmus import __version__
 from isthmus.cli import (
+    check_commands,
     config_commands,
     exceptions_commands,
     mock_commands,
@@ -27,6 +28,7 @@ from isthmus.cli import (
     run_commands,
     schedule_commands,
     serve_commands,
+    test_commands,
 )
 from isthmus.errors import IsthmusError
 
@@ -67,6 +69,8 @@ quarantine_commands.register(app)
 serve_commands.register(app)
 mock_commands.register(app)
 config_commands.register(app)
+test_commands.register(app)
+check_commands.register(app)
 
 
 def main() -> None:

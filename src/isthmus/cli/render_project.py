@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from isthmus.cli.render import diagnostic, err, out
-from isthmus.diagnostics import Severity
+from isthmus.cli.render import err, out
 
 if TYPE_CHECKING:
     from isthmus.config.project import Project
@@ -21,26 +20,17 @@ if TYPE_CHECKING:
     from isthmus.governance.scaffold import Scaffolded
 
 
-def diagnostics(found: Sequence[Diagnostic], project: Project) -> None:
-    for each in found:
-        diagnostic(each, out, project)
-    errors = sum(1 for d in found if d.severity is Severity.ERROR)
-    warnings = sum(1 for d in found if d.severity is Severity.WARNING)
-    if errors:
-        out.print(
-            Text(
-                f"{errors} error(s), {warnings} warning(s): the project does not validate",
-                style="bold red",
-            )
-        )
-        return
+def diagnostics(found: Sequence[Diagnostic], project: Project, *, strict: bool = False) -> None:
+    """The report of `isthmus validate`: grouped by file, then one line of counts; a
+    project that validates is summed up by what it holds."""
+    from isthmus.cli.render_diagnostics import print_report  # loads the validation layer
+
     counts = (
         f"{len(project.entities)} entities, "
         f"{sum(len(v) for v in project.templates.values())} template version(s), "
         f"{len(project.integrations)} integration(s)"
     )
-    note = f" ({warnings} warning(s))" if warnings else ""
-    out.print(Text(f"valid: {counts}{note}", style="bold green"))
+    print_report(out, found, project.root, strict=strict, valid_summary=counts)
 
 
 def docs_written(pages: Sequence[Path], folder: Path, unresolved: Sequence[str]) -> None:
@@ -118,7 +108,15 @@ def demo_next_steps(folder: Path, integrations: Sequence[str], mock_command: str
     command = "isthmus" if shutil.which("isthmus") or not beside.exists() else str(beside)
     out.print(Text("next steps:", style="bold"))
     out.print(f"  cd {folder}")
-    for step in ("validate", f"run {integrations[0]}", "runs", "docs --out site"):
-        out.print(f"  {command} {step}")
+    steps = (
+        ("validate", ""),
+        ("test", "   # the fixture cases under tests/, through the real mapping code"),
+        (f"check {integrations[0]}", "   # a dry run on a sample of the source: writes nothing"),
+        (f"run {integrations[0]}", ""),
+        ("runs", ""),
+        ("docs --out site", ""),
+    )
+    for step, comment in steps:
+        out.print(f"  {command} {step}{comment}")
     out.print(f"  {command} {mock_command}   # serves initech's CRM again, in another terminal")
     out.print(f"  {command} run {integrations[-1]}")
