@@ -191,3 +191,18 @@ def test_a_function_returning_the_wrong_type_fails_the_run_naming_it(project: Pa
         "string (String)"
     ) in output
     assert core_customers(project) == {}
+
+
+def test_a_module_that_does_not_import_stops_the_run_naming_the_import_error(
+    project: Path,
+) -> None:
+    module = project / "functions/scoring.py"
+    module.write_text("import polars_that_is_not_installed\n", encoding="utf-8")
+    output = failed(isthmus("run", "acme-crm", project=project))
+    assert "does not validate; nothing was run" in output
+    # The root cause, at the project file's entry, and not only its consequence at the calls.
+    assert "isthmus.yaml" in output
+    assert "[custom-function-load]" in output
+    assert "polars_that_is_not_installed" in output
+    assert "[unknown-function] unknown function 'phone_digits'" in output
+    assert not (project / ".isthmus/core.db").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from isthmus.config.project import Project
+from isthmus.config.project import PROJECT_FILE, Project
 from isthmus.diagnostics import BROKEN_DEPENDENCY, Diagnostic, has_errors
 from isthmus.validation.core_model import check_core_model
 from isthmus.validation.credentials import credential_diagnostics
@@ -42,9 +42,12 @@ def check_for_run(
     problems = [*check_core_model(project), *problems]
     problems += _credentials_of(project, name, problems)
     # A dependency that did not load: show the errors that stopped it, not just the fact.
-    broken = _broken_files(project, name)
+    # Every run depends on the project file (its custom functions, databases, policy) too.
+    broken = _broken_files(project, name) | {project.root / PROJECT_FILE}
     problems += [
-        d for d in project.diagnostics if d.location is not None and d.location.file in broken
+        d
+        for d in project.diagnostics
+        if d.location is not None and d.location.file in broken and d.is_error
     ]
     problems = _unique_sorted(problems)
     return (None if has_errors(problems) else compiled), problems
