@@ -31,6 +31,7 @@ from isthmus.governance.models import (
     EscalationView,
     ExceptionView,
     FieldMappingRow,
+    FunctionView,
     IndexPage,
     IntegrationPage,
     Link,
@@ -50,10 +51,13 @@ from isthmus.governance.models import (
     sync_settings,
     text,
 )
+from isthmus.mapping import FUNCTIONS
+from isthmus.mapping.custom import is_custom_function
 
 __all__ = ["CatalogReport", "build_catalog", "render_catalog", "write_catalog"]
 
 STYLESHEET = "style.css"
+FUNCTIONS_PAGE = "functions.html"
 Resolutions = dict[str, tuple[ResolvedIntegration | None, list[Diagnostic]]]
 
 
@@ -104,15 +108,30 @@ def build_catalog(project: Project) -> Catalog:
         integrations=integrations,
         entities=entities,
         problems=tuple(Problem.of(d, project.root) for d in project.diagnostics),
+        functions=_functions(),
     )
     return Catalog(index, templates, integrations, entities)
+
+
+def _functions() -> tuple[FunctionView, ...]:
+    """The mapping language's functions, from the registry the type checker reads, so the
+    page cannot drift from what validates (custom ones are those the project loaded)."""
+    return tuple(
+        FunctionView(
+            spec.name, spec.signature, spec.doc, spec.can_fail, is_custom_function(spec.name)
+        )
+        for spec in sorted(FUNCTIONS.values(), key=lambda spec: spec.name)
+    )
 
 
 def render_catalog(catalog: Catalog) -> dict[str, str]:
     """Each page's HTML by its path inside the catalog folder, in a stable order."""
     env = _environment()
     name = catalog.index.project
-    files = {"index.html": _render(env, "index.html.j2", "", name, catalog.index)}
+    files = {
+        "index.html": _render(env, "index.html.j2", "", name, catalog.index),
+        FUNCTIONS_PAGE: _render(env, "functions.html.j2", "", name, catalog.index),
+    }
     for template in catalog.templates:
         files[template.href] = _render(env, "template.html.j2", "../", name, template)
     for integration in catalog.integrations:

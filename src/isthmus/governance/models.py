@@ -259,6 +259,17 @@ class TemplateSummary:
 
 
 @dataclass(frozen=True)
+class FunctionView:
+    """A mapping function as the registry declares it."""
+
+    name: str
+    signature: str
+    doc: str
+    can_fail: bool  # a row it cannot handle is quarantined
+    custom: bool  # the project's own, behind a guardrail
+
+
+@dataclass(frozen=True)
 class IndexPage:
     project: str
     description: str
@@ -266,6 +277,7 @@ class IndexPage:
     integrations: tuple[IntegrationPage, ...]
     entities: tuple[EntityPage, ...]
     problems: tuple[Problem, ...]
+    functions: tuple[FunctionView, ...] = ()
 
 
 @dataclass(frozen=True)

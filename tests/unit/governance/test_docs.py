@@ -11,6 +11,8 @@ from isthmus.config.project import Project, load_project
 from isthmus.demo import create_demo_project
 from isthmus.errors import IsthmusError
 from isthmus.governance import CatalogOutputError, CatalogReport, write_catalog
+from isthmus.mapping import FUNCTIONS
+from isthmus.mapping.custom import isolated_custom_functions
 
 PROJECT = """\
 project: docs-test
@@ -187,10 +189,12 @@ def page(out: Path, name: str) -> Page:
 
 
 def test_every_page_is_written_and_reported(catalog: tuple[Path, CatalogReport]) -> None:
-    """The index, one page per template version, integration and entity, and the stylesheet."""
+    """The index, the function reference, one page per template version, integration and
+    entity, and the stylesheet."""
     out, report = catalog
     expected = [
         "index.html",
+        "functions.html",
         "templates/crm-contacts-2.1.0.html",
         "integrations/acme-crm.html",
         "integrations/globex-crm.html",
@@ -444,7 +448,7 @@ def test_output_is_byte_identical_across_generations(tmp_path: Path) -> None:
     files_one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*"))
     files_two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*"))
     assert files_one == files_two
-    assert len(first.pages) == len(second.pages) == 6
+    assert len(first.pages) == len(second.pages) == 7
     for relative in files_one:
         if (tmp_path / "one" / relative).is_file():
             one = (tmp_path / "one" / relative).read_bytes()
@@ -493,7 +497,7 @@ def test_files_that_did_not_load_are_listed_on_the_index(tmp_path: Path) -> None
     index = page(tmp_path / "site", "index.html")
     assert "Configuration problems" in index.text
     assert "core/broken.yaml:2:" in index.text
-    assert len(report.pages) == 6
+    assert len(report.pages) == 7
 
 
 def test_a_template_with_write_back_documents_its_targets_and_delivery_promise(
@@ -517,3 +521,47 @@ def test_a_template_with_write_back_documents_its_targets_and_delivery_promise(
         assert f"<td><code>{key}</code></td><td><code>{value}</code></td>" in section, key
     plain = (tmp_path / "site/templates/crm-contacts-2.1.0.html").read_text(encoding="utf-8")
     assert 'id="writeback"' not in plain
+
+
+def test_the_function_reference_lists_the_registry_with_signatures(
+    catalog: tuple[Path, CatalogReport],
+) -> None:
+    """Every registered function, with the signature the type checker binds calls against."""
+    out, _ = catalog
+    reference = page(out, "functions.html")
+    names = [row[0] for row in reference.rows[1:]]
+    assert names == sorted(FUNCTIONS)
+    assert reference.row("to_float") == [
+        "to_float",
+        FUNCTIONS["to_float"].signature,
+        FUNCTIONS["to_float"].doc,
+        "yes",
+        "built in",
+    ]
+    assert reference.row("lower")[3:] == ["no", "built in"]
+    index = page(out, "index.html")
+    assert f"Field mappings may call {len(FUNCTIONS)} functions" in index.text
+    assert "functions.html" in index.hrefs
+
+
+def test_a_custom_function_is_marked_as_the_projects_own(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    write_project(root)
+    (root / "scoring.py").write_text(
+        "import polars as pl\n"
+        "from isthmus.mapping.custom import custom_function\n\n\n"
+        '@custom_function(name="score_band", params={"score": "float"}, returns="string")\n'
+        "def score_band(score: pl.Series) -> pl.Series:\n"
+        '    """hot or cold."""\n'
+        "    return score.cast(pl.String)\n",
+        encoding="utf-8",
+    )
+    settings = root / "isthmus.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + "functions: [scoring.py]\n", encoding="utf-8"
+    )
+    with isolated_custom_functions():
+        write_catalog(load_project(root), tmp_path / "site")
+    reference = page(tmp_path / "site", "functions.html")
+    assert reference.row("score_band")[2:] == ["hot or cold.", "no", "custom"]
+    assert "1 of them the project's own" in page(tmp_path / "site", "index.html").text
