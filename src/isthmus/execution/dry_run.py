@@ -213,15 +213,7 @@ class _Sampler:
 
     def _request(self, mapping: CompiledMapping, checkpoint: Checkpoint | None) -> StreamRequest:
         batch_size = min(self.compiled.resolved.template.sync.batch_size, self.settings.sample)
-        return StreamRequest(
-            name=mapping.stream_name,
-            fields=mapping.source_fields,
-            options=mapping.stream_options,  # type: ignore[arg-type]
-            primary_key=mapping.stream.primary_key,
-            checkpoint=checkpoint,
-            batch_size=batch_size,
-            cursor=mapping.stream.cursor,
-        )
+        return mapping.stream_request(checkpoint, batch_size)
 
     def _source_context(self) -> SourceContext:
         return SourceContext(

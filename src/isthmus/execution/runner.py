@@ -434,16 +434,7 @@ class _Run:
 
     def _request(self, mapping: CompiledMapping) -> StreamRequest:
         checkpoint = self.checkpoints.get(mapping.name)
-        batch_size = self.settings.batch_size or self.sync.batch_size
-        return StreamRequest(
-            name=mapping.stream_name,
-            fields=mapping.source_fields,
-            options=mapping.stream_options,  # type: ignore[arg-type]
-            primary_key=mapping.stream.primary_key,
-            checkpoint=checkpoint,
-            batch_size=batch_size,
-            cursor=mapping.stream.cursor,
-        )
+        return mapping.stream_request(checkpoint, self.settings.batch_size or self.sync.batch_size)
 
     def _context(self) -> StreamContext:
         return StreamContext(

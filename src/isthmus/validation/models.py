@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from isthmus.config.models import Entity, Mapping, Stream
 from isthmus.config.resolve import ResolvedIntegration
-from isthmus.connectors.base import TableSpec, WriteMode
+from isthmus.connectors.base import Checkpoint, StreamRequest, TableSpec, WriteMode
 from isthmus.connectors.registry import SourceConnector, WriteBackConnector
 from isthmus.types import DataType
 
@@ -41,6 +41,18 @@ class CompiledMapping:
     references: tuple[Reference, ...]
     pii_source_fields: frozenset[str]
     depends_on: frozenset[str] = field(default_factory=frozenset)
+
+    def stream_request(self, checkpoint: Checkpoint | None, batch_size: int) -> StreamRequest:
+        """What to ask the source for: this mapping's stream, from ``checkpoint`` on."""
+        return StreamRequest(
+            name=self.stream_name,
+            fields=self.source_fields,
+            options=self.stream_options,  # type: ignore[arg-type]
+            primary_key=self.stream.primary_key,
+            checkpoint=checkpoint,
+            batch_size=batch_size,
+            cursor=self.stream.cursor,
+        )
 
 
 @dataclass(frozen=True)
