@@ -19,7 +19,6 @@ from isthmus.errors import IsthmusError, ValidationFailedError
 if TYPE_CHECKING:
     import datetime as dt
 
-    from isthmus.config.project import Project
     from isthmus.diagnostics import Diagnostic
 
 
@@ -70,7 +69,7 @@ def error(exc: IsthmusError) -> None:
         err.print(Text(f"hint: {exc.hint}", style="cyan"))
     if isinstance(exc, ValidationFailedError):
         for found in exc.diagnostics:
-            diagnostic(found, err, None)
+            diagnostic(found, err)
 
 
 def internal_error(exc: Exception) -> None:
@@ -84,9 +83,9 @@ def internal_error(exc: Exception) -> None:
     )
 
 
-def diagnostic(found: Diagnostic, console: Console, project: Project | None) -> None:
-    """One diagnostic: place, severity, code and message; the source line with a caret when
-    the project is at hand; the hint."""
+def diagnostic(found: Diagnostic, console: Console) -> None:
+    """One diagnostic on one line (place, severity, code, message), then its hint. The full
+    report of `isthmus validate`, with source lines, is render_diagnostics'."""
     style = {"error": "red", "warning": "yellow", "info": "blue"}[str(found.severity)]
     where = f"{found.location}: " if found.location else ""
     console.print(
@@ -97,25 +96,8 @@ def diagnostic(found: Diagnostic, console: Console, project: Project | None) -> 
             found.message,
         )
     )
-    source = _source_line(found, project)
-    if source is not None and found.location is not None:
-        number = f"{found.location.line:>5} | "
-        console.print(Text(number + source, style="dim"))
-        console.print(Text(" " * (len(number) + found.location.column - 1) + "^", style=style))
     if found.hint:
         console.print(Text(f"  hint: {found.hint}", style="cyan"))
-
-
-def _source_line(found: Diagnostic, project: Project | None) -> str | None:
-    if project is None or found.location is None:
-        return None
-    path = found.location.file
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    index = found.location.line - 1
-    return lines[index] if 0 <= index < len(lines) else None
 
 
 def table(*columns: str) -> Table:
