@@ -6,6 +6,7 @@ diagnostic, and whatever did load is kept so later checks can still run on it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -130,6 +131,11 @@ def _read(project: Project, path: Path, kind: str) -> Document | None:
     document, problems = load_document(path)
     project.diagnostics.extend(problems)
     if document is None:
+        # What depends on it is then reported as depending on a broken file, not as naming
+        # something no file declares: the file's own error is the one to fix.
+        name = _guessed_name(path, kind)
+        if name is not None:
+            project.unloaded.setdefault(kind, {}).setdefault(name, path)
         return None
     project.documents[path] = document
     if not isinstance(document.data, dict):
@@ -155,6 +161,20 @@ def _read(project: Project, path: Path, kind: str) -> Document | None:
         )
         return None
     return document
+
+
+def _guessed_name(path: Path, kind: str) -> str | None:
+    """The name a file that does not parse most likely declares: its ``kind: name`` line if
+    that line reads, else its file name (a template's without the version it ends with)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    line = re.search(rf"^{kind}:[ \t]*['\"]?([A-Za-z0-9_.-]+)['\"]?[ \t]*(?:#.*)?$", text, re.M)
+    if line is not None:
+        return line.group(1)
+    stem = re.sub(r"-\d+\.\d+\.\d+\S*$", "", path.stem) if kind == "template" else path.stem
+    return stem or None
 
 
 def _validated(project: Project, document: Document, model: type[M], kind: str) -> Loaded[M] | None:
