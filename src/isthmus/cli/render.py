@@ -100,6 +100,13 @@ def diagnostic(found: Diagnostic, console: Console) -> None:
         console.print(Text(f"  hint: {found.hint}", style="cyan"))
 
 
+def reason_line(count: int, rule: str, field: str | None, message: str, indent: str = "") -> Text:
+    """One group of rejected records: how many, the rule, the field and what is wrong."""
+    return Text.assemble(
+        f"{indent}{count:>7,}  ", (rule, "bold"), "  ", field or "-", "  ", (message, "dim")
+    )
+
+
 def table(*columns: str) -> Table:
     """A borderless table whose cells never wrap: a narrow terminal truncates, it never garbles
     a row over several lines."""

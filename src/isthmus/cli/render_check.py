@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from isthmus.cli.render import out, table
+from isthmus.cli.render import out, reason_line, table
 
 if TYPE_CHECKING:
     from isthmus.execution.dry_run_models import DriftSample, DryRunReport, StreamSample
@@ -93,16 +93,7 @@ def _reasons(stream: StreamSample) -> None:
         return
     out.print(Text("  would reject, by rule and field (personal data masked):", style="bold"))
     for r in stream.reasons:
-        out.print(
-            Text.assemble(
-                f"  {r.count:>7,}  ",
-                (r.rule, "bold"),
-                "  ",
-                r.field or "-",
-                "  ",
-                (r.message, "dim"),
-            )
-        )
+        out.print(reason_line(r.count, r.rule, r.field, r.message, indent="  "))
         record = f"  id={r.example_record_id}" if r.example_record_id else ""
         value = f"  value={r.example_value!r}" if r.example_value is not None else ""
         out.print(Text(f"             e.g. {r.example_at}{record}{value}", style="dim"))

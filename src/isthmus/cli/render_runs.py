@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from isthmus.cli.render import STATUS_STYLE, out, seconds, status, table, utc
+from isthmus.cli.render import STATUS_STYLE, out, reason_line, seconds, status, table, utc
 
 if TYPE_CHECKING:
     from isthmus.execution import RunReport
@@ -227,16 +227,7 @@ def _reasons(details: RunDetails) -> None:
         return
     out.print(Text("rejected records by rule and field (personal data masked):", style="bold"))
     for reason in details.reasons:
-        out.print(
-            Text.assemble(
-                f"{reason.count:>7,}  ",
-                (reason.rule, "bold"),
-                "  ",
-                reason.field or "-",
-                "  ",
-                (reason.message, "dim"),
-            )
-        )
+        out.print(reason_line(reason.count, reason.rule, reason.field, reason.message))
         for example in reason.examples:
             where = f"{example.origin}:{example.position}"
             record = f"  id={example.record_id}" if example.record_id else ""

@@ -12,10 +12,11 @@ import polars as pl
 
 from isthmus.connectors.base import TableSpec
 from isthmus.connectors.sampling_core import ReadOnlyCore
+from isthmus.execution.writes import rows_to_apply
 from isthmus.validation.models import CompiledMapping, Reference
-from isthmus.validation.rows import CHECK, RowPlan, reject_missing_references
+from isthmus.validation.rows import RowPlan
+from isthmus.validation.rows import check_references as check_rows_references
 
-NEWEST = "__isthmus_newest"
 NO_CORE = "not checked: the core database does not exist yet"
 
 
@@ -42,35 +43,16 @@ def check_references(
     tenant: str,
     loaded: WouldLoad,
 ) -> pl.DataFrame:
-    """``frame`` with the rows whose reference exists nowhere marked rejected."""
-    mapping = plan.mapping
-    for reference in mapping.references:
-        open_rows = frame.filter(pl.col(CHECK).is_null())
-        candidates = open_rows.get_column(reference.field).drop_nulls().unique()
-        if candidates.is_empty():
-            continue
-        found = _found(reference, candidates, core, tables, tenant, loaded)
-        if reference.entity == mapping.entity.entity:
-            # A row may reference another row of the same batch.
-            found.append(open_rows.get_column(reference.target_field))
-        known = pl.concat([s.cast(candidates.dtype).rename("found") for s in found])
-        frame = reject_missing_references(
-            frame, reference, known, plan.reference_reasons[reference.field]
-        )
-    return frame
+    """``frame`` with the rows whose reference exists nowhere marked rejected: not in the
+    core database, nor among the rows earlier streams of the sample would load."""
 
+    def existing(reference: Reference, candidates: pl.Series) -> pl.Series:
+        table = tables[reference.entity]
+        stored = core.existing(table, reference.target_field, tenant, candidates)
+        found = [stored, *loaded.of(reference.entity, reference.target_field)]
+        return pl.concat([s.cast(candidates.dtype).rename("found") for s in found])
 
-def _found(
-    reference: Reference,
-    candidates: pl.Series,
-    core: ReadOnlyCore,
-    tables: dict[str, TableSpec],
-    tenant: str,
-    loaded: WouldLoad,
-) -> list[pl.Series]:
-    table = tables[reference.entity]
-    stored = core.existing(table, reference.target_field, tenant, candidates)
-    return [stored, *loaded.of(reference.entity, reference.target_field)]
+    return check_rows_references(frame, plan, existing)
 
 
 def referenced_fields(mappings: tuple[CompiledMapping, ...]) -> dict[str, set[str]]:
@@ -84,7 +66,8 @@ def referenced_fields(mappings: tuple[CompiledMapping, ...]) -> dict[str, set[st
 
 class CursorSkips:
     """Which good rows a run would skip because a newer version of their key exists, in the
-    core database or earlier in the sample; as ``isthmus.execution.writes`` decides it."""
+    core database or earlier in the sample; decided by the run's own rule
+    (``writes.rows_to_apply``)."""
 
     def __init__(self, mapping: CompiledMapping, core: ReadOnlyCore | None, tenant: str) -> None:
         self.table = mapping.table
@@ -110,13 +93,9 @@ class CursorSkips:
         current = (
             pl.concat([stored, self.seen], how="vertical_relaxed")
             .group_by(key)
-            .agg(pl.col(cursor).max().alias(NEWEST))
+            .agg(pl.col(cursor).max())
         )
-        joined = rows.join(current, on=key, how="left", maintain_order="left", nulls_equal=True)
-        earlier = pl.col(cursor).cum_max().shift(1).over(key)
-        newest = pl.max_horizontal(pl.col(NEWEST), earlier)
-        keep = newest.is_null() | (pl.col(cursor) >= newest)
-        applied = joined.filter(keep.fill_null(False)).drop(NEWEST)
+        applied = rows_to_apply(rows, self.table, cursor, current)
         self.seen = (
             pl.concat([self.seen, applied.select(*key, cursor)], how="vertical_relaxed")
             .group_by(key)

@@ -37,8 +37,8 @@ from isthmus.execution.profile import Profile
 from isthmus.execution.quarantine_writer import QuarantineWriter
 from isthmus.execution.writes import PreparedRows, prepare, prepare_ahead, table_rows
 from isthmus.store import QuarantineEntry, StateStore
-from isthmus.validation.models import CompiledMapping
-from isthmus.validation.rows import CHECK, RECORD_ID, ROW, VALUE, RowPlan, reject_missing_references
+from isthmus.validation.models import CompiledMapping, Reference
+from isthmus.validation.rows import CHECK, RECORD_ID, ROW, VALUE, RowPlan, check_references
 
 # Batches read ahead of the load: enough to keep the mapping busy, few enough that memory
 # stays a small multiple of one batch.
@@ -287,25 +287,15 @@ def _mark_seen(
 def _check_references(
     frame: pl.DataFrame, plan: RowPlan, transaction: Transaction, context: StreamContext
 ) -> pl.DataFrame:
-    mapping = plan.mapping
-    for reference in mapping.references:
-        open_rows = frame.filter(pl.col(CHECK).is_null())
-        candidates = open_rows.get_column(reference.field).drop_nulls().unique()
-        if candidates.is_empty():
-            continue
+    def existing(reference: Reference, candidates: pl.Series) -> pl.Series:
         table = context.tables[reference.entity]
-        found = pl.Series(
+        return pl.Series(
             transaction.existing(
                 table, reference.target_field, context.tenant, candidates.to_arrow()
             )
         )
-        if reference.entity == mapping.entity.entity:
-            # A row may reference another row of the same batch.
-            found = pl.concat([found, open_rows.get_column(reference.target_field)])
-        frame = reject_missing_references(
-            frame, reference, found, plan.reference_reasons[reference.field]
-        )
-    return frame
+
+    return check_references(frame, plan, existing)
 
 
 def _quarantine_entries(

@@ -66,13 +66,15 @@ def prepare(
         transaction.lookup(table, tenant, rows.select(table.row_key).unique().to_arrow(), [cursor])
     )
     assert isinstance(current, pl.DataFrame)
-    applied = _applied(rows, table, cursor, current)
+    applied = rows_to_apply(rows, table, cursor, current)
     return PreparedRows(_last_per_key(applied, table), rows.height - applied.height)
 
 
-def _applied(
+def rows_to_apply(
     rows: pl.DataFrame, table: TableSpec, cursor: str, current: pl.DataFrame
 ) -> pl.DataFrame:
+    """The rows an upsert applies: a row older than its key's ``current`` cursor (one row per
+    key, the destination's) or than an earlier row of the batch is skipped."""
     key = table.row_key
     joined = rows.join(
         current.rename({cursor: CURRENT}),

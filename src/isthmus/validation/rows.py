@@ -8,7 +8,7 @@ need the destination, are checked afterwards by :func:`reject_missing_references
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -173,6 +173,28 @@ def run_context(now: datetime) -> list[pl.Expr]:
     if now.tzinfo is None:
         raise ValueError("the run's start time must be timezone-aware")
     return [pl.lit(now.astimezone(UTC), dtype=TIMESTAMP.to_polars()).alias(NOW_COLUMN)]
+
+
+def check_references(
+    frame: pl.DataFrame,
+    plan: RowPlan,
+    existing: Callable[[Reference, pl.Series], pl.Series],
+) -> pl.DataFrame:
+    """``frame`` with every open row whose reference exists nowhere marked rejected;
+    ``existing(reference, candidates)`` gives the candidate values that exist already."""
+    for reference in plan.mapping.references:
+        open_rows = frame.filter(pl.col(CHECK).is_null())
+        candidates = open_rows.get_column(reference.field).drop_nulls().unique()
+        if candidates.is_empty():
+            continue
+        found = existing(reference, candidates)
+        if reference.entity == plan.mapping.entity.entity:
+            # A row may reference another row of the same batch.
+            found = pl.concat([found, open_rows.get_column(reference.target_field)])
+        frame = reject_missing_references(
+            frame, reference, found, plan.reference_reasons[reference.field]
+        )
+    return frame
 
 
 def reject_missing_references(
