@@ -19,7 +19,7 @@ from isthmus.config.writeback import WriteBackTarget
 from isthmus.connectors.errors import DestinationError, UnsafePathError
 from isthmus.connectors.files import FileConnection
 from isthmus.connectors.filesink import FileSink, FileSinkOptions
-from isthmus.connectors.registry import WRITEBACK
+from isthmus.connectors.registry import WRITEBACK, WriteBackConnector
 from isthmus.connectors.writeback import FinishingSink, Outgoing, SinkContext
 from isthmus.errors import TerminalError
 from isthmus.execution import RunSettings, database_urls, run_integration
@@ -220,6 +220,12 @@ class DiskGoneError(DestinationError, TerminalError):
     pass
 
 
+def building_with(connector: WriteBackConnector, factory: type[FileSink]) -> WriteBackConnector:
+    """The connector, building its sink with ``factory``."""
+    parts = dataclasses.replace(connector.parts, factory=factory)
+    return dataclasses.replace(connector, load=lambda: parts)
+
+
 def failing_on_second_batch(error: type[Exception]) -> type[FileSink]:
     """A file sink whose second deliver() raises ``error`` (once, for a transient one)."""
     failures = {"left": 1}
@@ -272,7 +278,7 @@ def test_a_failed_target_leaves_no_file_and_keeps_the_previous_one_and_the_check
     monkeypatch.setitem(
         WRITEBACK,
         "file",
-        dataclasses.replace(connector, factory=failing_on_second_batch(DiskGoneError)),
+        building_with(connector, failing_on_second_batch(DiskGoneError)),
     )
     report = run(project)
     assert report.status is RunStatus.FAILED
@@ -292,7 +298,7 @@ def test_a_retried_target_counts_each_record_once(
 ) -> None:
     connector = WRITEBACK["file"]
     flaky = failing_on_second_batch(SinkUnavailableError)
-    monkeypatch.setitem(WRITEBACK, "file", dataclasses.replace(connector, factory=flaky))
+    monkeypatch.setitem(WRITEBACK, "file", building_with(connector, flaky))
     report = run(project)
     assert report.status is RunStatus.SUCCEEDED
     assert (out(report).records_read, out(report).loaded) == (3, 3)  # not the failed try's too

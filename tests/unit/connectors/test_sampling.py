@@ -15,7 +15,7 @@ import pytest
 
 from isthmus.connectors.base import NoOptions, SourceContext, StreamRequest
 from isthmus.connectors.files import FileConnection, FileOptions, FileSource, FileStream
-from isthmus.connectors.registry import SourceConnector
+from isthmus.connectors.registry import ConnectorParts, SourceConnector
 from isthmus.connectors.rest import RestConnection, RestOptions, RestStream
 from isthmus.connectors.sampling import FieldWalk, following_declared
 from isthmus.connectors.sampling_files import FileSampler
@@ -270,10 +270,7 @@ def test_a_connector_without_a_sampler_gets_none() -> None:
     connector = SourceConnector(
         name="memory",
         description="records in memory",
-        options=NoOptions,
-        connection=NoOptions,
-        stream=NoOptions,
-        factory=lambda context: memory,
+        load=lambda: ConnectorParts(NoOptions, NoOptions, lambda context: memory),
     )
     context = SourceContext(options=NoOptions(), connection=NoOptions(), project_root=Path("."))
     source, sampler = sampled_source(connector, context)

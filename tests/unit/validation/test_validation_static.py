@@ -17,7 +17,7 @@ from pydantic import Field
 from isthmus.config import load_project
 from isthmus.config.project import Project
 from isthmus.connectors.files import FileConnection, FileOptions, FileSource, FileStream
-from isthmus.connectors.registry import SOURCES, SourceConnector
+from isthmus.connectors.registry import SOURCES, ConnectorParts, SourceConnector
 from isthmus.demo import DemoProject
 from isthmus.diagnostics import Diagnostic, Severity, has_errors
 from isthmus.validation import CompiledIntegration, check_for_run, validate_project
@@ -423,7 +423,9 @@ def token_connector(monkeypatch: pytest.MonkeyPatch) -> str:
         SOURCES,
         name,
         SourceConnector(
-            name, "Files behind a token.", TokenFileOptions, FileConnection, FileStream, FileSource
+            name,
+            "Files behind a token.",
+            lambda: ConnectorParts(TokenFileOptions, FileConnection, FileSource, FileStream),
         ),
     )
     return name
