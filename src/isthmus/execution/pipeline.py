@@ -97,8 +97,9 @@ class CheckedBatch:
 
 @dataclass(frozen=True)
 class MappedBatch:
-    """What the loader needs of a mapped batch. While batches wait for the load, they hold
-    no more than that: the records and the mapped frame go as soon as they are used."""
+    """What the loader needs of a mapped batch. Once split, a batch holds no more than that
+    while it waits for the load: the records and the mapped frame go as soon as they are
+    used."""
 
     batch: SourceBatch  # without its records once they are checked
     records: int
@@ -122,7 +123,8 @@ def run_stream(
     context.observer.stream_started(mapping.name, source.size_hint(request))
     batches = Prefetched(
         source.read(request),
-        lambda batch: _mapped(batch, rows, plan, transaction, context),
+        lambda item: _evaluated(item, rows, context.started_at),
+        lambda mapped: _split(mapped, rows, plan, transaction, context),
         depth=PREFETCH_DEPTH,
         workers=MAPPING_THREADS,
         profile=context.profile,
@@ -151,25 +153,34 @@ def run_stream(
     return result
 
 
-def _mapped(
-    item: SourceBatch | PendingBatch,
+def _evaluated(item: SourceBatch | PendingBatch, rows: RowPlan, now: datetime) -> MappedBatch:
+    """The batch parsed, mapped and checked, the heavy part: always done ahead, on a
+    prefetch thread."""
+    batch = resolved(item)
+    text = pl.from_arrow(batch.records)
+    assert isinstance(text, pl.DataFrame)
+    frame = rows.evaluate(text, now=now)
+    return MappedBatch(batch, text.height, None, frame, text)
+
+
+def _split(
+    mapped: MappedBatch,
     rows: RowPlan,
     plan: StreamPlan,
     transaction: Transaction,
     context: StreamContext,
 ) -> MappedBatch:
-    """The batch mapped, checked and, unless references are still to be checked in the
-    destination, split and prepared: done ahead, in the prefetch thread, so the thread that
-    holds the transaction only writes."""
-    batch = resolved(item)
-    text = pl.from_arrow(batch.records)
-    assert isinstance(text, pl.DataFrame)
-    frame = rows.evaluate(text, now=context.started_at)
+    """The evaluated batch split into rows to load and entries to quarantine, the good rows
+    prepared: on the prefetch thread, or on the loader's if it is idle waiting for the
+    batch. References are checked later, in the destination, on the loader's thread."""
     if rows.mapping.references:
-        return MappedBatch(batch, text.height, None, frame, text)
-    checked = _checked(batch, text, frame, rows, plan, transaction, context)
+        return mapped
+    assert mapped.frame is not None
+    assert mapped.text is not None
+    batch, frame = mapped.batch, mapped.frame
+    checked = _checked(batch, mapped.text, frame, rows, plan, transaction, context)
     keys = frame.select(plan.mapping.table.row_key) if plan.deletes != "none" else None
-    return MappedBatch(_without_records(batch), text.height, checked, keys, None)
+    return MappedBatch(_without_records(batch), mapped.records, checked, keys, None)
 
 
 def _without_records(batch: SourceBatch) -> SourceBatch:

@@ -5,6 +5,11 @@ parallel (Polars releases the GIL while it parses and computes); the thread that
 transaction takes the results strictly in source order and loads them (the database driver
 works in C, too). So every core works, and at most ``depth`` items are read but not yet
 taken by the loader.
+
+Work comes in two steps: ``work`` (the heavy one) always runs on a worker; ``complete`` runs
+on the worker too, unless the loader already stands idle waiting for that very item. Then
+the loader completes it itself: a fast load takes over the tail of the mapping instead of
+waiting for it, and a slow load (which never waits) leaves all of it to the workers.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Generic, TypeVar
 from isthmus.execution.profile import Profile
 
 T = TypeVar("T")
+P = TypeVar("P")
 U = TypeVar("U")
 
 _DONE = object()
@@ -27,14 +33,22 @@ class _Failure:
     error: BaseException
 
 
-class Prefetched(Generic[T, U]):
-    """Iterates ``work(item)`` for each item of ``items``, in order, computed ahead by
-    ``workers`` threads."""
+@dataclass(frozen=True)
+class _Unfinished:
+    """An item's ``work`` result, handed to the waiting loader to ``complete``."""
+
+    partial: object
+
+
+class Prefetched(Generic[T, P, U]):
+    """Iterates ``complete(work(item))`` for each item of ``items``, in order, computed ahead
+    by ``workers`` threads."""
 
     def __init__(
         self,
         items: Iterator[T],
-        work: Callable[[T], U],
+        work: Callable[[T], P],
+        complete: Callable[[P], U],
         *,
         depth: int,
         workers: int,
@@ -42,6 +56,7 @@ class Prefetched(Generic[T, U]):
     ) -> None:
         self._items = items
         self._work = work
+        self._complete = complete
         self._depth = max(depth, workers)
         self._profile = profile
         self._reading = threading.Lock()  # one reader at a time keeps the source in order
@@ -49,6 +64,7 @@ class Prefetched(Generic[T, U]):
         self._results: dict[int, object] = {}
         self._next = 0  # sequence number of the next item to read
         self._taken = 0  # sequence number of the next result the loader takes
+        self._loader_waiting = False  # the loader stands idle until result _taken comes
         self._exhausted = False
         self._stop = False
         self._threads = [
@@ -79,10 +95,18 @@ class Prefetched(Generic[T, U]):
                     return
             try:
                 with self._profile.stage("map and check"):
-                    result: object = self._work(item)  # type: ignore[arg-type]
+                    partial = self._work(item)  # type: ignore[arg-type]
+                    result: object = (
+                        _Unfinished(partial) if self._awaited(number) else self._complete(partial)
+                    )
             except BaseException as exc:
                 result = _Failure(exc)
             self._put(number, result)
+
+    def _awaited(self, number: int) -> bool:
+        """Whether the loader stands idle waiting for item ``number``."""
+        with self._changed:
+            return self._loader_waiting and self._taken == number
 
     def _finish(self, number: int, value: object) -> None:
         with self._changed:
@@ -98,8 +122,10 @@ class Prefetched(Generic[T, U]):
         try:
             while True:
                 with self._profile.stage("waiting for batches"), self._changed:
+                    self._loader_waiting = True
                     while self._taken not in self._results:
                         self._changed.wait()
+                    self._loader_waiting = False
                     value = self._results.pop(self._taken)
                     self._taken += 1
                     self._changed.notify_all()
@@ -107,6 +133,9 @@ class Prefetched(Generic[T, U]):
                     return
                 if isinstance(value, _Failure):
                     raise value.error
+                if isinstance(value, _Unfinished):
+                    with self._profile.stage("map and check"):
+                        value = self._complete(value.partial)  # type: ignore[arg-type]
                 yield value  # type: ignore[misc]
         finally:
             self.close()

@@ -1,5 +1,6 @@
 """Prefetched: items mapped ahead by worker threads, handed over strictly in source order,
-with a bounded number read ahead and errors raised where they happened."""
+with a bounded number read ahead and errors raised where they happened; the last step of an
+item runs on the loader's thread only while the loader would otherwise stand idle."""
 
 from __future__ import annotations
 
@@ -14,8 +15,17 @@ from isthmus.execution.prefetch import Prefetched
 from isthmus.execution.profile import Profile
 
 
-def prefetched(items: Iterator[int], work, *, workers: int, depth: int = 2) -> Prefetched:  # type: ignore[no-untyped-def]
-    return Prefetched(items, work, depth=depth, workers=workers, profile=Profile(time.monotonic))
+def prefetched(
+    items: Iterator[int], work, *, workers: int, depth: int = 2, complete=None
+) -> Prefetched:  # type: ignore[no-untyped-def]
+    return Prefetched(
+        items,
+        work,
+        complete or (lambda value: value),
+        depth=depth,
+        workers=workers,
+        profile=Profile(time.monotonic),
+    )
 
 
 def jittery_square(item: int) -> int:
@@ -81,3 +91,57 @@ def test_leaving_early_stops_the_workers() -> None:
             break
     batches.close()
     assert threading.active_count() == before
+
+
+def completing_on() -> tuple[dict[int, str], object]:
+    """A ``complete`` step that records the thread each item was completed on."""
+    threads: dict[int, str] = {}
+
+    def complete(value: int) -> int:
+        threads[value] = threading.current_thread().name
+        return value
+
+    return threads, complete
+
+
+def test_a_loader_waiting_for_a_slow_worker_completes_the_item_itself() -> None:
+    threads, complete = completing_on()
+
+    def slow(n: int) -> int:
+        time.sleep(0.05)  # the loader is long idle by the time the work is done
+        return n
+
+    results = list(prefetched(iter(range(5)), slow, workers=1, complete=complete))
+    assert results == list(range(5))
+    assert threads == {n: threading.current_thread().name for n in range(5)}
+
+
+def test_a_busy_loader_leaves_completing_to_the_workers() -> None:
+    threads, complete = completing_on()
+    results = []
+    for value in prefetched(iter(range(20)), lambda n: n, workers=1, complete=complete):
+        time.sleep(0.01)  # a slow load: the worker is always ahead of it
+        results.append(value)
+    assert results == list(range(20))
+    # Only the first item can find the loader waiting: after it, the worker stays ahead.
+    on_loader = [n for n, name in threads.items() if name == threading.current_thread().name]
+    assert on_loader in ([], [0])
+    assert sorted(threads) == list(range(20))
+
+
+@pytest.mark.parametrize("slow_work", [True, False])
+def test_a_failure_in_completing_is_raised_after_the_results_before_it(slow_work: bool) -> None:
+    def work(n: int) -> int:
+        if slow_work:
+            time.sleep(0.01)
+        return n
+
+    def complete(n: int) -> int:
+        if n == 3:
+            raise ValueError("batch 3 does not split")
+        return n
+
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="batch 3 does not split"):
+        seen.extend(prefetched(iter(range(10)), work, workers=1, complete=complete))
+    assert seen == [0, 1, 2]
