@@ -4,6 +4,7 @@ SQLite and PostgreSQL, with the counts checked against the data generator's repo
     make bench                                   # isthmus alone
     make bench BASELINE=path/baseline_polars.py  # and a hand-written script, A B A B
     make bench BIG=1                             # adds 10M rows
+    .venv/bin/python bench/run_bench.py --batch-size 25000   # the template with other batches
 
 Every figure is the median of --repeat runs of the whole process (start to exit), with its
 peak resident memory. A count that does not match the generator's report stops the benchmark
@@ -33,6 +34,8 @@ SEED = 42
 POSTGRES = os.environ.get("ISTHMUS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 PG_DATABASE = "isthmus_bench"
 BASELINE_MAX_ROWS = 1_000_000  # the hand-written script reads the whole file into memory
+TEMPLATE = Path("templates/crm-contacts-1.0.0.yaml")
+TEMPLATE_BATCH_SIZE = 50_000  # what the template says: sync.batch_size
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,22 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--big", action="store_true", help="also run 10M rows")
     parser.add_argument("--baseline", type=Path, help="a script: BASELINE IN.jsonl OUT.sqlite")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each figure (median)")
+    parser.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        help=f"records per batch instead of the template's {TEMPLATE_BATCH_SIZE:,}",
+    )
     return parser.parse_args()
+
+
+def _batch_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a batch size is a whole number of records, not {text!r}")
+    return value
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -117,10 +135,17 @@ def _measured(command: list[str], **env: str) -> Measure:
     return Measure(seconds, usage.ru_maxrss / 1024)
 
 
-def _project(name: str, data: Path, core: str, state: str) -> Path:
+def _project(name: str, data: Path, core: str, state: str, batch_size: int | None = None) -> Path:
     folder = OUT / name
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(PROJECT, folder)
+    if batch_size is not None:
+        template = folder / TEMPLATE
+        setting = f"batch_size: {TEMPLATE_BATCH_SIZE}"
+        text = template.read_text()
+        if text.count(setting) != 1:
+            raise SystemExit(f"{template} does not say {setting!r}: cannot change its batches")
+        template.write_text(text.replace(setting, f"batch_size: {batch_size}"))
     (folder / "data").mkdir()
     os.link(data, folder / "data" / "contacts.jsonl")
     settings = (folder / "isthmus.yaml").read_text()
@@ -184,7 +209,11 @@ def _sqlite_rows(
     theirs: list[Measure] = []
     for _ in range(options.repeat):
         folder = _project(
-            f"sqlite-{size}", data, "sqlite:///.isthmus/core.db", "sqlite:///.isthmus/state.db"
+            f"sqlite-{size}",
+            data,
+            "sqlite:///.isthmus/core.db",
+            "sqlite:///.isthmus/state.db",
+            options.batch_size,
         )
         ours.append(_measured(_isthmus(folder)))
         _checked_run(folder, report, _sqlite_customers(folder / ".isthmus/core.db"))
@@ -240,7 +269,7 @@ def _postgres_rows(
     copies: list[Measure] = []
     for _ in range(options.repeat):
         url = _fresh_database()
-        folder = _project(f"postgres-{size}", data, url, url)
+        folder = _project(f"postgres-{size}", data, url, url, options.batch_size)
         ours.append(_measured(_isthmus(folder)))
         with psycopg.connect(f"{POSTGRES}/{PG_DATABASE}") as connection:
             customers = int(connection.execute("SELECT count(*) FROM customer").fetchone()[0])

@@ -1,0 +1,57 @@
+"""bench/run_bench.py's options: a batch size other than the template's is written into the
+fresh copy of the project each run uses, and one that is not a count of records is refused."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from isthmus.config import load_project
+
+RUN_BENCH = Path(__file__).parents[3] / "bench/run_bench.py"
+
+
+@pytest.fixture
+def run_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("run_bench", RUN_BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "run_bench", module)  # its dataclasses look it up
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "OUT", tmp_path / "out")
+    return module
+
+
+def batch_size(root: Path) -> int:
+    [template] = load_project(root).templates["crm-contacts"].values()
+    return template.model.sync.batch_size
+
+
+@pytest.mark.parametrize("wanted", [None, 7, 25_000])
+def test_the_copy_of_the_project_batches_as_asked(
+    run_bench: ModuleType, tmp_path: Path, wanted: int | None
+) -> None:
+    data = tmp_path / "contacts.jsonl"
+    data.write_text("")
+    folder = run_bench._project("sqlite-1m", data, "sqlite:///a.db", "sqlite:///b.db", wanted)
+    assert batch_size(folder) == (wanted or run_bench.TEMPLATE_BATCH_SIZE)
+    assert batch_size(run_bench.PROJECT) == run_bench.TEMPLATE_BATCH_SIZE  # left as it was
+
+
+@pytest.mark.parametrize("wrong", ["0", "-5", "ten", "1.5", ""])
+def test_a_batch_size_that_is_not_a_count_of_records_is_refused(wrong: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(RUN_BENCH), "--batch-size", wrong],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"a batch size is a whole number of records, not {wrong!r}" in done.stderr
+    assert done.stdout == ""  # refused before generating or running anything
