@@ -50,6 +50,9 @@ def line_blocks(handle: BinaryIO, batch_size: int) -> Iterator[tuple[bytes, int]
             chunk = handle.read(want - len(pending))
             eof = not chunk
             pending += chunk
+            # The chunk is a block's worth of memory: dropped now, not held (as this frame
+            # would until the next read) while the block is parsed on another thread.
+            del chunk
         cut, lines = _whole_lines(pending, batch_size, eof)
         if cut is None:
             want = 2 * len(pending)  # one line longer than the block: read on

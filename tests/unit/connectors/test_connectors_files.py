@@ -718,3 +718,17 @@ def test_line_blocks_cut_the_file_at_newlines_into_at_most_batch_size_lines(
             assert block.endswith(b"\n")
     expected_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
     assert sum(count for _, count in blocks) == expected_lines
+
+
+def test_while_a_block_is_parsed_the_reader_holds_only_it_and_what_follows_it() -> None:
+    """Blocks are parsed on another thread while the reader waits at its yield: any other
+    buffer it still held (the chunk just read) would be a block's worth of memory more."""
+    data = b"".join(b'{"id": "%06d"}\n' % n for n in range(20_000))
+    blocks = line_blocks(io.BytesIO(data), 1000)
+    for block, _ in blocks:
+        frame = blocks.gi_frame
+        assert frame is not None
+        held = {id(v): v for v in frame.f_locals.values() if isinstance(v, bytes) and v}
+        held.pop(id(block))
+        held.pop(id(frame.f_locals["pending"]), None)
+        assert [len(v) for v in held.values() if len(v) > len(BOM)] == []
