@@ -48,6 +48,7 @@ class RowPlan:
         self._mapped = self._mapped_pass()
         self._checked = self._constraint_pass()
         self._flagged = len(self.reasons)  # reasons with a flag column; references come after
+        self._verdict = self._verdict_columns()
         self._missing = [
             pl.lit(None, dtype=t.to_polars()).alias(name)
             for name, t in _entity_types(mapping).items()
@@ -124,10 +125,8 @@ class RowPlan:
                         exprs.extend(self._flag(check))
         return exprs
 
-    def evaluate(self, text: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
-        """The batch mapped, with the index of the first failed check per row (or null).
-
-        ``now`` is the run's start time, which now_utc() gives for every row."""
+    def _verdict_columns(self) -> list[pl.Expr]:
+        """The index of the first failed check per row (or null), and the value it failed on."""
         count = self._flagged
         first = (
             pl.coalesce(
@@ -141,6 +140,12 @@ class RowPlan:
             if count
             else pl.lit(None, pl.String)
         )
+        return [first.alias(CHECK), value.alias(VALUE)]
+
+    def evaluate(self, text: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+        """The batch mapped, with the index of the first failed check per row (or null).
+
+        ``now`` is the run's start time, which now_utc() gives for every row."""
         columns = [ROW, RECORD_ID, *self.mapping.entity.fields]
         # One lazy query, collected once: Polars shares common subexpressions across passes.
         frame = text.lazy()
@@ -153,7 +158,7 @@ class RowPlan:
             frame.select(self._mapped)
             .with_columns(self._missing)
             .with_columns(self._checked)
-            .select(*columns, first.alias(CHECK), value.alias(VALUE))
+            .select(*columns, *self._verdict)
             # A batch is in memory and bounded already. The streaming engine (Polars's
             # default) cuts it into morsels for its own executor: about 2 ms more per batch
             # whatever its size, and slower end to end on the contacts benchmark.
