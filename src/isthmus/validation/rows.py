@@ -3,7 +3,7 @@
 Three vectorized passes over the batch: convert the source text to the declared types, run
 the mapping expressions, check the core model's constraints. Every failure along the way is
 a boolean column; a row is rejected for the first failure in that order. References, which
-need the destination, are checked afterwards by :func:`reject_missing_references`.
+need the destination, are checked afterwards by :func:`check_references`.
 """
 
 from __future__ import annotations
