@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from croniter import CroniterBadCronError, CroniterBadDateError, croniter
-
 from isthmus.config.documents import Locator, PathKey
 from isthmus.config.durations import parse_duration
 from isthmus.config.project import Project
@@ -30,6 +28,10 @@ _PROBE_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 def cron_problem(expression: str) -> str | None:
     """Why ``expression`` is not a usable cron schedule, or None when it is."""
+    # croniter (with dateutil) takes about 50 ms to import: only integrations with a
+    # schedule pay for it.
+    from croniter import CroniterBadCronError, CroniterBadDateError, croniter  # noqa: PLC0415
+
     try:
         croniter(expression, _PROBE_START).get_next(dt.datetime)
     except CroniterBadCronError as exc:

@@ -7,8 +7,6 @@ import datetime as dt
 import itertools
 from functools import lru_cache
 
-from croniter import croniter
-
 from isthmus.config.durations import parse_duration
 from isthmus.config.policy import Policy
 from isthmus.config.resolve import ResolvedIntegration
@@ -25,6 +23,8 @@ def shortest_cron_gap(expression: str) -> dt.timedelta | None:
     """The shortest time between two firings of ``expression`` (None if it does not parse)."""
     if cron_problem(expression) is not None:
         return None
+    from croniter import croniter  # noqa: PLC0415 - loaded only when a schedule is checked
+
     times = croniter(expression, _PROBE_START)
     fired: list[dt.datetime] = [times.get_next(dt.datetime) for _ in range(_PROBE_FIRINGS)]
     gaps: list[dt.timedelta] = [b - a for a, b in itertools.pairwise(fired)]
