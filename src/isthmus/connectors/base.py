@@ -78,13 +78,25 @@ class SourceBatch:
     observed_fields: frozenset[str] | None = None
 
 
-@dataclass(frozen=True)
 class PendingBatch:
     """A batch read but not parsed yet. The engine calls ``parse`` on one of its mapping
     threads, so a source whose parsing is the heavy part (JSON Lines) spreads it over the
-    cores while reading stays in order."""
+    cores while reading stays in order.
 
-    parse: Callable[[], SourceBatch]
+    A pending batch parses once and lets go of what it was read from as it does: a block of
+    raw bytes (17 MB for 50,000 JSON lines) is then freed when its parse ends, not held
+    while the parsed batch is mapped and checked."""
+
+    __slots__ = ("_parse",)
+
+    def __init__(self, parse: Callable[[], SourceBatch]) -> None:
+        self._parse: Callable[[], SourceBatch] | None = parse
+
+    def parse(self) -> SourceBatch:
+        parse, self._parse = self._parse, None
+        if parse is None:
+            raise RuntimeError("a pending batch parses only once, and this one has parsed")
+        return parse()
 
 
 def resolved(item: SourceBatch | PendingBatch) -> SourceBatch:

@@ -3,9 +3,11 @@ CSV specifics, format detection, globs, path confinement and checkpoints."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
+import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from isthmus.connectors import SourceBatch, SourceContext, StreamRequest, resolved, source_connector
+from isthmus.connectors import (
+    PendingBatch,
+    SourceBatch,
+    SourceContext,
+    StreamRequest,
+    resolved,
+    source_connector,
+)
 from isthmus.connectors.base import Checkpoint
 from isthmus.connectors.csvfiles import CsvOptions
 from isthmus.connectors.errors import SourceFileError, UnsafePathError
@@ -732,3 +741,38 @@ def test_while_a_block_is_parsed_the_reader_holds_only_it_and_what_follows_it() 
         held.pop(id(block))
         held.pop(id(frame.f_locals["pending"]), None)
         assert [len(v) for v in held.values() if len(v) > len(BOM)] == []
+
+
+def _bytes_reachable_from(root: object) -> list[int]:
+    """Lengths of the bytes objects that ``root`` holds, directly or through anything else."""
+    seen: set[int] = set()
+    found: list[int] = []
+    pending = [root]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen or isinstance(value, type | types.ModuleType):
+            continue
+        seen.add(id(value))
+        if isinstance(value, bytes):
+            found.append(len(value))
+        pending.extend(gc.get_referents(value))
+    return found
+
+
+def test_a_pending_batch_lets_go_of_its_block_once_parsed_and_parses_only_once(
+    tmp_path: Path,
+) -> None:
+    """Mapping a parsed batch takes a while: the raw block it came from must not live on
+    through it (for 50,000 lines that is 17 MB more memory per batch in work)."""
+    lines = "".join(f'{{"id": "{n}", "name": "n{n}"}}\n' for n in range(500))
+    block_size = put(tmp_path, "c.jsonl", lines).stat().st_size
+    pending = next(iter(make_source(tmp_path).read(make_request("c.jsonl", batch_size=500))))
+    assert isinstance(pending, PendingBatch)
+    assert block_size in _bytes_reachable_from(pending)
+
+    parsed = pending.parse()
+
+    assert parsed.records.num_rows == 500
+    assert [n for n in _bytes_reachable_from(pending) if n > 100] == []
+    with pytest.raises(RuntimeError, match="parses only once"):
+        pending.parse()
