@@ -93,15 +93,19 @@ class Prefetched(Generic[T, P, U]):
                 if item is _DONE:
                     self._finish(number, _DONE)
                     return
-            try:
-                with self._profile.stage("map and check"):
-                    partial = self._work(item)  # type: ignore[arg-type]
-                    result: object = (
-                        _Unfinished(partial) if self._awaited(number) else self._complete(partial)
-                    )
-            except BaseException as exc:
-                result = _Failure(exc)
-            self._put(number, result)
+            self._put(number, self._made(number, item))  # type: ignore[arg-type]
+            # Nothing of this batch may stay on the thread's stack while it reads and
+            # parses the next one: that would be one batch more in memory.
+            del item
+
+    def _made(self, number: int, item: T) -> object:
+        """Item ``number`` worked, and completed unless the loader waits to complete it."""
+        try:
+            with self._profile.stage("map and check"):
+                partial = self._work(item)
+                return _Unfinished(partial) if self._awaited(number) else self._complete(partial)
+        except BaseException as exc:
+            return _Failure(exc)
 
     def _awaited(self, number: int) -> bool:
         """Whether the loader stands idle waiting for item ``number``."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -145,3 +146,39 @@ def test_a_failure_in_completing_is_raised_after_the_results_before_it(slow_work
     with pytest.raises(ValueError, match="batch 3 does not split"):
         seen.extend(prefetched(iter(range(10)), work, workers=1, complete=complete))
     assert seen == [0, 1, 2]
+
+
+class Batch:
+    """A stand-in for a batch of records: weakly referable, so a test sees when it is freed."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+def test_a_worker_holds_nothing_of_one_item_while_it_reads_the_next() -> None:
+    """The worker reads item n+1 while item n's result waits for the loader: item n and what
+    work made of it must be gone by then, or memory holds one batch more than it needs to."""
+    alive_when_next_read: list[list[str]] = []
+    previous: dict[str, weakref.ref[Batch]] = {}
+    all_read = threading.Event()
+
+    def items() -> Iterator[Batch]:
+        for number in range(4):
+            alive_when_next_read.append(sorted(k for k, ref in previous.items() if ref()))
+            item = Batch(number)
+            previous["item"] = weakref.ref(item)
+            yield item
+            del item
+        all_read.set()
+
+    def work(item: Batch) -> Batch:
+        partial = Batch(item.number)
+        previous["partial"] = weakref.ref(partial)
+        return partial
+
+    batches = prefetched(items(), work, workers=1, depth=5, complete=lambda partial: partial.number)
+    # The worker reads every item before the loader takes any, so it completes each one
+    # itself and a result holds only the number, never the partial.
+    assert all_read.wait(timeout=30)
+    assert list(batches) == [0, 1, 2, 3]
+    assert alive_when_next_read == [[], [], [], []]
