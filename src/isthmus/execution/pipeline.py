@@ -148,6 +148,7 @@ def run_stream(
                 result.checkpoint = batch.checkpoint
             context.observer.batch_done(mapping.name, batch.bytes_read, result.counts)
             failpoint("batch-written")
+            del mapped, batch  # written: not to be held while the next batch comes
     _finish(plan, transaction, context, result, propagate)
     result.counts.drift = drift.finish()
     return result

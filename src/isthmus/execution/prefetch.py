@@ -141,6 +141,7 @@ class Prefetched(Generic[T, P, U]):
                     with self._profile.stage("map and check"):
                         value = self._complete(value.partial)  # type: ignore[arg-type]
                 yield value  # type: ignore[misc]
+                del value  # loaded by now: not to be held while the next one comes
         finally:
             self.close()
 

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -182,3 +182,37 @@ def test_a_worker_holds_nothing_of_one_item_while_it_reads_the_next() -> None:
     assert all_read.wait(timeout=30)
     assert list(batches) == [0, 1, 2, 3]
     assert alive_when_next_read == [[], [], [], []]
+
+
+def _freed(ref: weakref.ref[Batch], *, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while ref() is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+def _wait_for(condition: Callable[[], bool], *, within: float) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_the_loader_holds_nothing_of_a_loaded_item_while_it_waits_for_the_next() -> None:
+    """Once the loader is done with an item and asks for the next, the item must go: held
+    while the next one is mapped, it would be one batch more in memory."""
+    loaded: list[weakref.ref[Batch]] = []
+    freed_before_next: list[bool] = []
+
+    def work(number: int) -> Batch:
+        if number:  # the loader took item number - 1, and waits for this one
+            _wait_for(lambda: len(loaded) == number, within=30)
+            freed_before_next.append(_freed(loaded[-1], within=5))
+        return Batch(number)
+
+    for value in prefetched(iter(range(3)), work, workers=1, depth=1):
+        loaded.append(weakref.ref(value))
+        del value
+    assert freed_before_next == [True, True]
