@@ -4,7 +4,7 @@ SQLite and PostgreSQL, with the counts checked against the data generator's repo
     make bench                                   # isthmus alone
     make bench BASELINE=path/baseline_polars.py  # and a hand-written script, A B A B
     make bench BIG=1                             # adds 10M rows
-    .venv/bin/python bench/run_bench.py --batch-size 25000   # the template with other batches
+    .venv/bin/python bench/run_bench.py --batch-size 50000   # the template with other batches
 
 Every figure is the median of --repeat runs of the whole process (start to exit), with its
 peak resident memory. A count that does not match the generator's report stops the benchmark
@@ -35,7 +35,7 @@ POSTGRES = os.environ.get("ISTHMUS_BENCH_POSTGRES", "postgresql://postgres@127.0
 PG_DATABASE = "isthmus_bench"
 BASELINE_MAX_ROWS = 1_000_000  # the hand-written script reads the whole file into memory
 TEMPLATE = Path("templates/crm-contacts-1.0.0.yaml")
-TEMPLATE_BATCH_SIZE = 50_000  # what the template says: sync.batch_size
+TEMPLATE_BATCH_SIZE = 30_000  # what the template says: sync.batch_size
 
 
 @dataclass(frozen=True)
