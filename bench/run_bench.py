@@ -21,6 +21,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +37,14 @@ PG_DATABASE = "isthmus_bench"
 BASELINE_MAX_ROWS = 1_000_000  # the hand-written script reads the whole file into memory
 TEMPLATE = Path("templates/crm-contacts-1.0.0.yaml")
 TEMPLATE_BATCH_SIZE = 30_000  # what the template says: sync.batch_size
+BLANK = ["", "", ""]  # a ratio row has no throughput, memory or CPU of its own
 
 
 @dataclass(frozen=True)
 class Measure:
     seconds: float
     peak_mib: float
+    cpu_seconds: float  # user + system time of the process: the work, whatever the overlap
 
 
 def main() -> int:
@@ -121,18 +124,22 @@ def _data(size: str) -> tuple[Path, dict[str, object]]:
 
 
 def _measured(command: list[str], **env: str) -> Measure:
-    """Wall time and peak RSS of one process, from start to exit."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **env}
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    errors = process.stderr.read().decode() if process.stderr else ""
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{errors}")
-    return Measure(seconds, usage.ru_maxrss / 1024)
+    """Wall time, peak RSS and CPU time of one process, from start to exit."""
+    # Standard error goes to a file, not a pipe: a child that wrote more than a pipe holds
+    # would wait for a reader forever, and this one reads only once the child has ended.
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **env}
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            said = errors.read().decode(errors="replace")
+            raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{said}")
+    return Measure(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def _project(name: str, data: Path, core: str, state: str, batch_size: int | None = None) -> Path:
@@ -224,7 +231,7 @@ def _sqlite_rows(
         ratio = statistics.median(t.seconds / o.seconds for t, o in zip(theirs, ours, strict=True))
         rows.append(_row(size, "sqlite", options.baseline.name, theirs, report))
         label = "ratio (baseline time / isthmus time, paired)"
-        rows.append([size, "sqlite", label, f"{ratio:.2f}x", "", ""])
+        rows.append([size, "sqlite", label, f"{ratio:.2f}x", *BLANK])
     return rows
 
 
@@ -286,7 +293,7 @@ def _postgres_rows(
     return [
         _row(size, "postgresql", "isthmus run", ours, report),
         _row(size, "postgresql", "bare \\copy of the good rows (psql)", copies, report),
-        [size, "postgresql", "ratio (copy time / isthmus time, paired)", f"{ratio:.2f}x", "", ""],
+        [size, "postgresql", "ratio (copy time / isthmus time, paired)", f"{ratio:.2f}x", *BLANK],
     ]
 
 
@@ -308,6 +315,7 @@ def _row(
 ) -> list[str]:
     seconds = statistics.median(m.seconds for m in measures)
     peak = statistics.median(m.peak_mib for m in measures)
+    cpu = statistics.median(m.cpu_seconds for m in measures)
     rate = int(report["records"]) / seconds  # type: ignore[call-overload]
     return [
         size,
@@ -316,11 +324,12 @@ def _row(
         f"{seconds:.2f} s",
         f"{rate / 1000:,.0f}k rows/s",
         f"{peak:,.0f} MiB",
+        f"{cpu:.2f} s",
     ]
 
 
 def _print_table(rows: list[list[str]]) -> None:
-    header = ["size", "database", "what", "wall (median)", "throughput", "peak RSS"]
+    header = ["size", "database", "what", "wall (median)", "throughput", "peak RSS", "CPU"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))

@@ -55,3 +55,37 @@ def test_a_batch_size_that_is_not_a_count_of_records_is_refused(wrong: str) -> N
     assert done.returncode == 2
     assert f"a batch size is a whole number of records, not {wrong!r}" in done.stderr
     assert done.stdout == ""  # refused before generating or running anything
+
+
+def test_a_row_gives_the_medians_of_wall_time_memory_and_cpu_time(run_bench: ModuleType) -> None:
+    measures = [run_bench.Measure(s, s * 100, s * 3) for s in (4.0, 2.0, 3.0)]
+    row = run_bench._row("1m", "sqlite", "isthmus run", measures, {"records": 1_500_000})
+    assert row == ["1m", "sqlite", "isthmus run", "3.00 s", "500k rows/s", "300 MiB", "9.00 s"]
+
+
+def test_the_cpu_time_measured_is_the_childs(run_bench: ModuleType) -> None:
+    """A child that only sleeps uses next to no CPU; one that computes uses some. Both take
+    about the same wall time, so the figure cannot be the wall time or this process's."""
+    idle = run_bench._measured([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    busy = run_bench._measured(
+        [
+            sys.executable,
+            "-c",
+            "import time\nend = time.time() + 0.3\nwhile time.time() < end: pass",
+        ]
+    )
+    assert busy.cpu_seconds > idle.cpu_seconds
+    assert idle.cpu_seconds < idle.seconds
+
+
+def test_a_failing_child_stops_the_bench_with_what_it_said_however_much(
+    run_bench: ModuleType,
+) -> None:
+    """200 kB on standard error is more than a pipe holds: read from a pipe only after the
+    child ended, the child would have waited for a reader forever."""
+    talker = "import sys; sys.stderr.write('why ' * 50_000 + 'the end'); sys.exit(3)"
+    with pytest.raises(SystemExit) as stopped:
+        run_bench._measured([sys.executable, "-c", talker])
+    message = str(stopped.value)
+    assert "failed (3)" in message
+    assert message.endswith("why the end")
