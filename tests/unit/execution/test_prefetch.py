@@ -184,20 +184,14 @@ def test_a_worker_holds_nothing_of_one_item_while_it_reads_the_next() -> None:
     assert alive_when_next_read == [[], [], [], []]
 
 
-def _freed(ref: weakref.ref[Batch], *, within: float) -> bool:
+def _comes_true(condition: Callable[[], bool], *, within: float) -> bool:
+    """Whether ``condition`` holds at some point in the next ``within`` seconds."""
     deadline = time.monotonic() + within
-    while ref() is not None:
+    while not condition():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.001)
     return True
-
-
-def _wait_for(condition: Callable[[], bool], *, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.001)
 
 
 def test_the_loader_holds_nothing_of_a_loaded_item_while_it_waits_for_the_next() -> None:
@@ -208,8 +202,8 @@ def test_the_loader_holds_nothing_of_a_loaded_item_while_it_waits_for_the_next()
 
     def work(number: int) -> Batch:
         if number:  # the loader took item number - 1, and waits for this one
-            _wait_for(lambda: len(loaded) == number, within=30)
-            freed_before_next.append(_freed(loaded[-1], within=5))
+            assert _comes_true(lambda: len(loaded) == number, within=30)
+            freed_before_next.append(_comes_true(lambda: loaded[-1]() is None, within=5))
         return Batch(number)
 
     for value in prefetched(iter(range(3)), work, workers=1, depth=1):
