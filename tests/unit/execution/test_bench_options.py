@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from isthmus.config import load_project
+from isthmus.execution import clock
 
 RUN_BENCH = Path(__file__).parents[3] / "bench/run_bench.py"
 
@@ -89,3 +90,10 @@ def test_a_failing_child_stops_the_bench_with_what_it_said_however_much(
     message = str(stopped.value)
     assert "failed (3)" in message
     assert message.endswith("why the end")
+
+
+def test_isthmus_is_compiled_before_anything_is_measured(run_bench: ModuleType) -> None:
+    cached = Path(importlib.util.cache_from_source(clock.__file__))
+    cached.unlink(missing_ok=True)
+    run_bench._compile_isthmus()
+    assert cached.is_file()  # a measured run loads it instead of compiling the source
