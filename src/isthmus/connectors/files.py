@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import PurePosixPath
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import polars as pl
 import pyarrow as pa
@@ -34,6 +34,7 @@ from isthmus.connectors.csvfiles import CsvOptions, read_csv_batches
 from isthmus.connectors.errors import SourceFileError
 from isthmus.connectors.jsonlines import (
     DRIFT_SAMPLE,
+    Readable,
     head,
     line_blocks,
     observed_fields,
@@ -219,7 +220,8 @@ def _read_jsonl(
     """Blocks of lines, read here in order and parsed later by the engine's mapping threads."""
     dtype = pl.Struct({name: t.to_text_polars() for name, t in fields.items()})
     first_line = 1
-    for block, lines in line_blocks(handle, batch_size):
+    # typing's BinaryIO declares no readinto, which every file fsspec opens has.
+    for block, lines in line_blocks(cast(Readable, handle), batch_size):
         yield PendingBatch(
             partial(_parse_jsonl, block, lines, first_line, origin, (dtype, json_paths(fields)))
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -32,13 +32,20 @@ FEW_LINES = 64  # below this many lines a block's end is found line by line
 BOM = b"\xef\xbb\xbf"
 
 
-def line_blocks(handle: BinaryIO, batch_size: int) -> Iterator[tuple[bytes, int]]:
+class Readable(Protocol):
+    """A binary file that reads into a buffer it is given, as every reader fsspec opens does."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def readinto(self, buffer: memoryview, /) -> int: ...
+
+
+def line_blocks(handle: Readable, batch_size: int) -> Iterator[tuple[bytes, int]]:
     """The file in blocks of whole lines with their number of lines: at most ``batch_size``
     lines each (fewer when the lines are long); the last line may lack its newline. A
     leading BOM is dropped."""
     line_bytes = FIRST_GUESS_LINE_BYTES
     opening = handle.read(len(BOM))
-    pending = b"" if opening == BOM else opening
+    pending: bytes | bytearray = b"" if opening == BOM else opening
     eof = False
     want = 0
     while True:
@@ -47,25 +54,36 @@ def line_blocks(handle: BinaryIO, batch_size: int) -> Iterator[tuple[bytes, int]
         aim = line_bytes * batch_size * 31 // 32
         want = max(want, min(MAX_BLOCK_BYTES, max(MIN_READ_BYTES, aim)))
         if not eof and len(pending) < want:
-            chunk = handle.read(want - len(pending))
-            eof = not chunk
-            pending += chunk
-            # The chunk is a block's worth of memory: dropped now, not held (as this frame
-            # would until the next read) while the block is parsed on another thread.
-            del chunk
+            pending, eof = _read_on(handle, pending, want)
         cut, lines = _whole_lines(pending, batch_size, eof)
         if cut is None:
             want = 2 * len(pending)  # one line longer than the block: read on
             continue
         if cut == 0:
             return
-        block, pending = pending[:cut], pending[cut:]
+        # Copied out of the buffer, which goes with it: nothing but the block and the start
+        # of the next one stays in memory while the block is parsed on another thread.
+        with memoryview(pending) as view:
+            block, pending = bytes(view[:cut]), bytes(view[cut:])
         want = 0
         line_bytes = max(1, len(block) // lines)
         yield block, lines
 
 
-def _whole_lines(data: bytes, limit: int, eof: bool) -> tuple[int | None, int]:
+def _read_on(handle: Readable, pending: bytes | bytearray, size: int) -> tuple[bytearray, bool]:
+    """``pending`` and then the file's next bytes, ``size`` in all if the file has as many,
+    read straight into one buffer rather than read and then added on (a copy of every byte
+    fewer); and whether the file has ended."""
+    buffer = bytearray(size)
+    start = len(pending)
+    buffer[:start] = pending
+    with memoryview(buffer) as view:
+        got = handle.readinto(view[start:])
+    del buffer[start + got :]
+    return buffer, got == 0
+
+
+def _whole_lines(data: bytes | bytearray, limit: int, eof: bool) -> tuple[int | None, int]:
     """Where the block taken from ``data`` ends, and its number of lines: at most ``limit``
     lines, all whole unless at the end of the file. None when not even one line is whole."""
     if limit <= FEW_LINES:
