@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -101,6 +101,17 @@ class PendingBatch:
 
 def resolved(item: SourceBatch | PendingBatch) -> SourceBatch:
     return item.parse() if isinstance(item, PendingBatch) else item
+
+
+def with_checkpoint(
+    item: SourceBatch | PendingBatch, checkpoint: Checkpoint | None
+) -> SourceBatch | PendingBatch:
+    """The batch carrying ``checkpoint``, the source's position after it (a source holds its
+    last batch back to give it one); a pending batch gets it when it parses."""
+    if isinstance(item, PendingBatch):
+        parse = item.parse
+        return PendingBatch(lambda: replace(parse(), checkpoint=checkpoint))
+    return replace(item, checkpoint=checkpoint)
 
 
 class Source(Protocol):

@@ -13,7 +13,6 @@ The checkpoint names every file read with its size and modification time; the st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from functools import partial
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, Literal, cast
@@ -23,12 +22,12 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from isthmus.connectors.base import (
-    Checkpoint,
     MalformedRecord,
     PendingBatch,
     SourceBatch,
     SourceContext,
     StreamRequest,
+    with_checkpoint,
 )
 from isthmus.connectors.csvfiles import CsvOptions, read_csv_batches
 from isthmus.connectors.errors import SourceFileError
@@ -133,7 +132,7 @@ class FileSource:
                 previous = batch
             done[found.origin] = _fingerprint(found)
             last = previous or _empty_batch(found.origin, request.fields)
-            yield _with_checkpoint(last, {"files": dict(done)})
+            yield with_checkpoint(last, {"files": dict(done)})
 
     def _pending(self, request: StreamRequest) -> list[FoundFile]:
         """Files to read: all of them, or on an incremental read those the mode takes again."""
@@ -197,15 +196,6 @@ ALREADY_READ: dict[str, Callable[[dict[str, int], FoundFile], bool]] = {
     "name": lambda recorded, found: True,
     "mtime": lambda recorded, found: recorded.get("mtime_ns") == found.mtime_ns,
 }
-
-
-def _with_checkpoint(
-    batch: SourceBatch | PendingBatch, checkpoint: Checkpoint | None
-) -> SourceBatch | PendingBatch:
-    if isinstance(batch, PendingBatch):
-        parse = batch.parse
-        return PendingBatch(lambda: replace(parse(), checkpoint=checkpoint))
-    return replace(batch, checkpoint=checkpoint)
 
 
 def _empty_batch(origin: str, fields: Mapping[str, DataType]) -> SourceBatch:

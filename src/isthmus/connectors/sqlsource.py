@@ -11,7 +11,6 @@ a cursor should grow with every change (a sequence, or a timestamp to the micros
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from isthmus.connectors.base import (
     SourceBatch,
     SourceContext,
     StreamRequest,
+    with_checkpoint,
 )
 from isthmus.connectors.rest.options import secret_name
 from isthmus.connectors.sqlsource_batches import (
@@ -118,21 +118,12 @@ class _StreamRead:
         if held is None:
             empty = [() for _ in self.selected]
             held = columns_batch(empty, 0, fields, position, shape.origin, observed)
-        yield _with_checkpoint(held, self._checkpoint())
+        yield with_checkpoint(held, self._checkpoint())
 
     def _checkpoint(self) -> Checkpoint | None:
         if self.cursor is None:
             return self.request.checkpoint
         return cursor_checkpoint(self.greatest)
-
-
-def _with_checkpoint(
-    batch: SourceBatch | PendingBatch, checkpoint: Checkpoint | None
-) -> SourceBatch | PendingBatch:
-    if isinstance(batch, PendingBatch):
-        parse = batch.parse
-        return PendingBatch(lambda: replace(parse(), checkpoint=checkpoint))
-    return replace(batch, checkpoint=checkpoint)
 
 
 def _located(url: URL, project_root: Path, shown: str) -> URL:

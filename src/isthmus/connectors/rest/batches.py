@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from isthmus.connectors.base import Checkpoint, PendingBatch, SourceBatch
+from isthmus.connectors.base import PendingBatch, SourceBatch
 from isthmus.connectors.jsonlines import parse_jsonl_bytes
 from isthmus.connectors.jsontext import json_paths
 from isthmus.types import DataType
@@ -81,24 +81,6 @@ def observed_fields(records: Iterable[Any]) -> frozenset[str] | None:
             seen = True
             keys.update(record)
     return frozenset(keys) if seen else None
-
-
-def with_checkpoint(batch: PendingBatch, checkpoint: Checkpoint | None) -> PendingBatch:
-    parse = batch.parse
-
-    def parse_with_checkpoint() -> SourceBatch:
-        parsed = parse()
-        return SourceBatch(
-            records=parsed.records,
-            positions=parsed.positions,
-            origin=parsed.origin,
-            checkpoint=checkpoint,
-            malformed=parsed.malformed,
-            bytes_read=parsed.bytes_read,
-            observed_fields=parsed.observed_fields,
-        )
-
-    return PendingBatch(parse_with_checkpoint)
 
 
 # --- cursors ------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from isthmus.connectors.base import (
     SourceBatch,
     SourceContext,
     StreamRequest,
+    with_checkpoint,
 )
 from isthmus.connectors.rest.auth import authenticator
-from isthmus.connectors.rest.batches import greatest_cursor, pending_batch, with_checkpoint
+from isthmus.connectors.rest.batches import greatest_cursor, pending_batch
 from isthmus.connectors.rest.client import Clock, RestClient
 from isthmus.connectors.rest.errors import RestResponseError
 from isthmus.connectors.rest.options import (
