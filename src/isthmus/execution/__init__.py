@@ -2,7 +2,8 @@
 
 from isthmus.execution.clock import Clock, SystemClock
 from isthmus.execution.models import RunObserver, RunReport, StreamCounts
-from isthmus.execution.runner import RunSettings, database_urls, run_integration
+from isthmus.execution.preparation import RunSettings, database_urls
+from isthmus.execution.runner import run_integration
 
 __all__ = [
     "Clock",

@@ -1,4 +1,4 @@
-"""Show and reset an integration's checkpoints.
+"""Where a run's streams start, and showing and resetting an integration's checkpoints.
 
 The destination keeps the checkpoint that counts (written with the data); the state store
 keeps a copy for people. A reset removes both, under the integration's lease so it cannot
@@ -12,11 +12,46 @@ from dataclasses import dataclass
 from typing import Any
 
 from isthmus.config.project import Project
+from isthmus.connectors.base import Checkpoint, Destination
 from isthmus.connectors.sql import SqlDestination
 from isthmus.errors import NotFoundError
+from isthmus.execution.clock import Clock
 from isthmus.execution.guard import DEFAULT_LEASE_TTL, owner_name
-from isthmus.execution.runner import RunSettings, database_urls, validated
+from isthmus.execution.preparation import RunSettings, database_urls, validated
 from isthmus.store import RunStatus, StateStore
+
+
+def starting_checkpoints(
+    integration: str,
+    streams: list[str],
+    incremental: set[str],
+    destination: Destination,
+    store: StateStore,
+    clock: Clock,
+) -> dict[str, Checkpoint | None]:
+    """Where each of the ``incremental`` streams starts: the destination's checkpoint.
+
+    A run that died after its commit left the state store's copy behind, so the copy of
+    every stream is brought up to date here, and that run is recorded as having committed.
+    """
+    tokens = {stream: destination.checkpoint(integration, stream) for stream in streams}
+    committed_by = destination.checkpoint_runs(integration)
+    copies = store.checkpoints_of(integration)
+    for stream, token in tokens.items():
+        if (
+            token is not None
+            and stream in committed_by
+            and (stream not in copies or copies[stream][0] != token)
+        ):
+            store.save_checkpoints(
+                integration, {stream: token}, run_id=committed_by[stream], at=clock.now()
+            )
+    by_run: dict[int, list[str]] = {}
+    for stream, run_id in committed_by.items():
+        by_run.setdefault(run_id, []).append(stream)
+    for run_id, done in by_run.items():
+        store.note_committed(run_id, streams=done)
+    return {stream: token for stream, token in tokens.items() if stream in incremental}
 
 
 @dataclass(frozen=True)

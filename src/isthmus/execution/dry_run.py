@@ -27,8 +27,8 @@ from isthmus.execution.dry_run_checks import NO_CORE, WouldLoad, referenced_fiel
 from isthmus.execution.dry_run_drift import compare, not_observed
 from isthmus.execution.dry_run_models import DriftSample, DryRunReport, StreamSample
 from isthmus.execution.dry_run_stream import SampleContext, Tally, sample_batches
+from isthmus.execution.preparation import database_urls, validated
 from isthmus.execution.records import error_class, error_message
-from isthmus.execution.runner import database_urls, validated
 from isthmus.store import StateStore
 from isthmus.store.convert import safe_url
 from isthmus.validation.models import CompiledIntegration, CompiledMapping

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from isthmus.config.project import Project
-from isthmus.execution.runner import validated
+from isthmus.execution.preparation import validated
 
 
 @dataclass(frozen=True)

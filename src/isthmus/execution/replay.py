@@ -21,7 +21,8 @@ from isthmus.connectors.jsonlines import parse_jsonl_block
 from isthmus.errors import NotFoundError
 from isthmus.execution.models import RunReport
 from isthmus.execution.pipeline import StreamPlan
-from isthmus.execution.runner import RunSettings, database_urls, execute, validated
+from isthmus.execution.preparation import RunSettings, database_urls, validated
+from isthmus.execution.runner import execute
 from isthmus.store import QuarantineEntry, QuarantineFilter, QuarantineStatus, StateStore
 
 

@@ -9,14 +9,11 @@ the outcome.
 
 from __future__ import annotations
 
-import datetime as dt
-import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 
 from isthmus.config.project import Project
-from isthmus.config.secrets import Secret, read_secret, used_secret_names
+from isthmus.config.secrets import Secret
 from isthmus.config.sync import Sync
 from isthmus.connectors.base import (
     Checkpoint,
@@ -28,68 +25,32 @@ from isthmus.connectors.base import (
     Transaction,
 )
 from isthmus.connectors.sql import SqlDestination
-from isthmus.connectors.writeback import RecordSink
-from isthmus.diagnostics import has_errors
-from isthmus.errors import IsthmusError, LeaseHeldError, NotFoundError, ValidationFailedError
+from isthmus.errors import IsthmusError, LeaseHeldError
 from isthmus.execution.attempts import Attempts
-from isthmus.execution.clock import Clock, SystemClock
+from isthmus.execution.checkpoints import starting_checkpoints
 from isthmus.execution.errors import RunCancelledError, RunTimedOutError
 from isthmus.execution.failpoints import failpoint
-from isthmus.execution.guard import DEFAULT_LEASE_TTL, RunGuard, owner_name
-from isthmus.execution.models import RunObserver, RunReport, SilentObserver
+from isthmus.execution.guard import RunGuard, owner_name
+from isthmus.execution.models import RunReport
 from isthmus.execution.pipeline import StreamContext, StreamPlan, StreamResult, run_stream
+from isthmus.execution.preparation import (
+    DatabaseUrls,
+    RunSettings,
+    database_urls,
+    run_secrets,
+    validated,
+)
 from isthmus.execution.profile import Profile
 from isthmus.execution.records import StreamBook, error_class, error_message
 from isthmus.execution.scopes import Scopes
 from isthmus.execution.writeback import Sent, WriteBackContext, open_sink, send_target
 from isthmus.logs import get_logger
 from isthmus.store import QuarantineFilter, RunStatus, StateStore, StreamStatus
-from isthmus.validation import check_for_run
 from isthmus.validation.models import CompiledIntegration, CompiledMapping
 from isthmus.validation.writeback import CompiledWriteBack
 
 log = get_logger("isthmus.run")
 WRITEBACK_SKIPPED = "not sent: the run's streams did not all commit"
-
-
-@dataclass
-class RunSettings:
-    """How to run: who asked, what to read, and the seams tests and embedders replace."""
-
-    trigger: str = "manual"
-    clock: Clock = field(default_factory=SystemClock)
-    observer: RunObserver = field(default_factory=SilentObserver)
-    environ: Mapping[str, str] | None = None
-    destination: Destination | None = None
-    source: Source | None = None  # read every stream from this source instead
-    sink: RecordSink | None = None  # send every write-back target to this sink instead
-    batch_size: int | None = None
-    full: bool = False  # read everything once, whatever the checkpoints say
-    should_stop: Callable[[], str | None] | None = None  # polled at batch boundaries
-    lease_ttl: dt.timedelta = DEFAULT_LEASE_TTL
-    rng: random.Random | None = None  # retry jitter
-
-
-@dataclass(frozen=True)
-class DatabaseUrls:
-    core: str
-    state: str
-
-
-def database_urls(project: Project) -> DatabaseUrls:
-    """The project's database URLs, with relative SQLite paths made absolute."""
-    assert project.settings is not None
-    settings = project.settings.model
-    return DatabaseUrls(
-        _absolute(settings.core.database, project), _absolute(settings.state.database, project)
-    )
-
-
-def _absolute(url: str, project: Project) -> str:
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.removeprefix(prefix).startswith("/"):
-        return prefix + str((project.root / url.removeprefix(prefix)).resolve())
-    return url
 
 
 def run_integration(project: Project, name: str, settings: RunSettings | None = None) -> RunReport:
@@ -123,7 +84,7 @@ def execute(
 ) -> RunReport:
     """Run ``plans`` of an already validated integration (also used by replays, which
     send nothing back: ``writeback=False``)."""
-    secrets = _secrets(project, compiled, settings.environ)
+    secrets = run_secrets(project, compiled, settings.environ)
     urls = database_urls(project)
     store = StateStore.open(urls.state)
     destination = settings.destination or SqlDestination(urls.core)
@@ -136,43 +97,6 @@ def execute(
         if settings.destination is None:
             destination.close()
         store.close()
-
-
-def validated(project: Project, name: str, *, today: dt.date | None = None) -> CompiledIntegration:
-    if name not in project.integrations:
-        known = ", ".join(sorted(project.integrations)) or "none"
-        load_errors = [d for d in project.diagnostics if d.is_error]
-        if load_errors:
-            raise ValidationFailedError(
-                f"integration {name!r} is not among the integrations that loaded, and the "
-                "project has files that did not load",
-                load_errors,
-                hint="fix the errors below, then run again (`isthmus validate` lists them)",
-            )
-        raise NotFoundError(
-            f"no integration named {name!r} in {project.root}",
-            hint=f"integrations in this project: {known}",
-        )
-    compiled, problems = check_for_run(project, name, today=today)
-    if compiled is None or has_errors(problems):
-        raise ValidationFailedError(
-            f"integration {name!r} does not validate; nothing was run",
-            [p for p in problems if p.is_error],
-            hint="fix the errors below and run again",
-        )
-    return compiled
-
-
-def _secrets(
-    project: Project, compiled: CompiledIntegration, environ: Mapping[str, str] | None
-) -> dict[str, Secret]:
-    connection = compiled.resolved.integration.connection
-    used = used_secret_names(compiled.resolved.template, connection)
-    bindings = connection.secrets
-    return {
-        name: read_secret(name, bindings[name], base=project.root, environ=environ)
-        for name in sorted(used)
-    }
 
 
 class _Run:
@@ -401,36 +325,21 @@ class _Run:
         return self.compiled.connector.factory(context), True
 
     def _read_checkpoints(self) -> None:
-        """Where each incremental stream starts: read before any transaction opens (on
-        SQLite a second connection could not read while the run's transaction writes).
-
-        The destination's checkpoints are the ones that count; a run that died after its
-        commit left the state store's copy behind, so the copy is brought up to date here,
-        and that run is recorded as having committed.
-        """
-        name = self.compiled.name
-        tokens = {stream: self.destination.checkpoint(name, stream) for stream in self.plans}
-        self.checkpoints = {
-            stream: token
-            for stream, token in tokens.items()
-            if self.plans[stream].mapping.mapping.read == "incremental" and not self.settings.full
+        # Before any transaction opens: on SQLite a second connection could not read while
+        # the run's transaction writes.
+        incremental = {
+            name
+            for name, plan in self.plans.items()
+            if plan.mapping.mapping.read == "incremental" and not self.settings.full
         }
-        committed_by = self.destination.checkpoint_runs(name)
-        copies = self.store.checkpoints_of(name)
-        for stream, token in tokens.items():
-            if (
-                token is not None
-                and stream in committed_by
-                and (stream not in copies or copies[stream][0] != token)
-            ):
-                self.store.save_checkpoints(
-                    name, {stream: token}, run_id=committed_by[stream], at=self.clock.now()
-                )
-        by_run: dict[int, list[str]] = {}
-        for stream, run_id in committed_by.items():
-            by_run.setdefault(run_id, []).append(stream)
-        for run_id, streams in by_run.items():
-            self.store.note_committed(run_id, streams=streams)
+        self.checkpoints = starting_checkpoints(
+            self.compiled.name,
+            list(self.plans),
+            incremental,
+            self.destination,
+            self.store,
+            self.clock,
+        )
 
     def _request(self, mapping: CompiledMapping) -> StreamRequest:
         checkpoint = self.checkpoints.get(mapping.name)

@@ -41,7 +41,8 @@ from isthmus.config.project import (
 from isthmus.errors import ErrorClass, IsthmusError, ValidationFailedError
 from isthmus.execution.clock import Clock, SystemClock
 from isthmus.execution.models import RunReport
-from isthmus.execution.runner import RunSettings, database_urls, run_integration
+from isthmus.execution.preparation import RunSettings, database_urls
+from isthmus.execution.runner import run_integration
 from isthmus.execution.schedule import ALREADY_RUNNING, Outcome, Tick, due
 from isthmus.logs import get_logger
 from isthmus.store import QuarantineFilter, RunStatus, ScheduleState, StateStore

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from isthmus.errors import ProjectError
 from isthmus.execution.clock import Clock, SystemClock
-from isthmus.execution.runner import database_urls
+from isthmus.execution.preparation import database_urls
 from isthmus.store import StateStore
 from isthmus.web.hooks import Hooks, router
 from isthmus.web.targets import ProjectFiles
